@@ -1,0 +1,19 @@
+"""Shared fixtures: where the repository and the real data mirror are."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = Path(os.environ.get("MIC_DATA_MIRROR", REPO.parent / "shared" / "data")).resolve()
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The local mirror of the raw data (../shared/data); tests that need it skip loudly without it."""
+    if not (SHARED_DATA / "mnist").is_dir():
+        pytest.fail(f"data mirror not found at {SHARED_DATA}; set MIC_DATA_MIRROR")
+    return SHARED_DATA

@@ -1,0 +1,40 @@
+"""A bad configuration stops Snakemake at start-up with the schema's message, before any job runs."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from workflow_runner import load_test_config, snakemake, write_config
+
+
+def with_change(path: list[str], value) -> dict:
+    config = copy.deepcopy(load_test_config())
+    node = config
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    return config
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["datasets", "characters", "source"], "uci_letters", "uci_letters"),
+        (["datasets", "mnist", "noise", "clustered", "input"], [0, -0.1], "-0.1"),
+        (["datasets", "characters", "generator", "hidden_size"], "ten", "ten"),
+        (["device"], "tpu", "tpu"),
+    ],
+)
+def test_bad_config_fails_before_any_job(tmp_path, path, value, message) -> None:
+    result = snakemake(tmp_path, write_config(tmp_path, with_change(path, value)), "-n")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "validat" in output.lower() and message in output
+    assert not (tmp_path / "results").exists()
+
+
+def test_good_config_plans(tmp_path) -> None:
+    result = snakemake(tmp_path, write_config(tmp_path, load_test_config()), "-n")
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,23 @@
+"""Raw data set -> results/<dataset>/data.npz (padded, standardised, split)."""
+
+from pathlib import Path
+
+from mic.datasets import load_character_trajectories, load_mnist, load_npz
+from mic.logs import log_to
+from mic.preprocess import PreprocessSettings, preprocess
+
+log = log_to(snakemake.log[0])
+source = snakemake.params.source
+first = snakemake.input[0]
+readers = {
+    "character_trajectories": lambda: load_character_trajectories(first),
+    "mnist": lambda: load_mnist(Path(first).parent),
+    "npz": lambda: load_npz(first),
+}
+raw = readers[source]()
+settings = PreprocessSettings(
+    **{k: tuple(v) if isinstance(v, list) else v for k, v in snakemake.params.settings.items()}
+)
+data = preprocess(raw, settings, source=first)
+log.info("%s: %s, %d train, %d test", source, data.sequences.shape, len(data.train_index), len(data.test_index))
+data.save(snakemake.output[0])
