@@ -20,6 +20,9 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/mic.smk"
+include: "workflow/rules/baselines.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:

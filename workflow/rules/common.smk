@@ -25,6 +25,7 @@ wildcard_constraints:
     dataset="|".join(DATASETS),
     source="|".join(RAW_FILES),
     subset="clustered|random",
+    training_set="clustered|random|full",
     rep=r"\d+",
     noise_in=r"[0-9.e+-]+",
     noise_out=r"[0-9.e+-]+",
@@ -74,6 +75,10 @@ def class_names(dataset):
         return sorted({str(v) for v in labels})
 
 
+def dataset_classes(wildcards):
+    return class_names(wildcards.dataset)
+
+
 def noise_label(value):
     """Noise level as written in paths: 0, 0.1, 0.0001."""
     return f"{float(value):g}"
@@ -90,12 +95,89 @@ def data_mirror():
     return os.environ.get("MIC_DATA_MIRROR") or config.get("data_mirror")
 
 
+GENERATOR_SET = "results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}"
+# GPU jobs ask for a GPU only when the config says so; on SLURM this becomes --gpus=1.
+GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
+
+
+def generator_set_path(dataset, name):
+    """A file of one generator set of `dataset`, the other wildcards left open."""
+    return GENERATOR_SET.replace("{dataset}", dataset) + "/" + name
+
+
+def file_name(class_name):
+    """A class name as a file name (user class names may hold spaces or slashes)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in class_name)
+
+
+def generator_checkpoints(dataset, **wildcards):
+    """Per-class checkpoints of one generator set; wildcards not given stay open for the rule."""
+    pattern = GENERATOR_SET.replace("{dataset}", dataset) + "/generators/{cls}.pt"
+    for key, value in wildcards.items():
+        pattern = pattern.replace("{" + key + "}", str(value))
+    return [pattern.replace("{cls}", file_name(c)) for c in class_names(dataset)]
+
+
+def generator_set_checkpoints(wildcards):
+    """Input function: the checkpoints of the generator set named by the job's wildcards."""
+    return generator_checkpoints(
+        wildcards.dataset,
+        subset=wildcards.subset,
+        rep=wildcards.rep,
+        noise_in=wildcards.noise_in,
+        noise_out=wildcards.noise_out,
+    )
+
+
+def generator_sets(dataset, pattern):
+    """`pattern` expanded over every subset, replicate and noise setting of a data set."""
+    return [
+        pattern.format(dataset=dataset, subset=subset, rep=rep, noise_in=noise_in, noise_out=noise_out)
+        for subset in SUBSETS
+        for rep in REPLICATES
+        for noise_in, noise_out in noise_grid(dataset, subset)
+    ]
+
+
+TRAINING_SETS = [*SUBSETS, "full"]
+
+
+def baseline_prototypes(wildcards):
+    """The forward baseline trains on a prototype subset, or (training_set 'full') on all training data."""
+    if wildcards.training_set == "full":
+        return []
+    return f"results/{wildcards.dataset}/prototypes/{wildcards.training_set}.npz"
+
+
+def nearest_prototype_metrics(wildcards):
+    """Euclidean always; DTW too where the data set clusters with DTW (the characters)."""
+    metric = dataset_config(wildcards.dataset)["prototypes"]["metric"]
+    return ["euclidean"] if metric == "euclidean" else ["euclidean", metric]
+
+
+def baseline_targets():
+    return expand(
+        "results/{dataset}/baseline/{training_set}/rep{rep}/summary.tsv",
+        dataset=DATASETS,
+        training_set=TRAINING_SETS,
+        rep=REPLICATES,
+    ) + expand("results/{dataset}/{subset}/nearest_prototype.tsv", dataset=DATASETS, subset=SUBSETS)
+
+
 def prepared_targets():
     return expand("results/{dataset}/data.npz", dataset=DATASETS) + expand(
         "results/{dataset}/prototypes/{subset}.{ext}", dataset=DATASETS, subset=SUBSETS, ext=["npz", "png"]
     )
 
 
+def mic_targets():
+    return [
+        path
+        for dataset in DATASETS
+        for path in generator_sets(dataset, GENERATOR_SET + "/summary.tsv")
+    ]
+
+
 def all_targets():
     """Everything `rule all` asks for."""
-    return prepared_targets()
+    return prepared_targets() + mic_targets() + baseline_targets() + report_targets()

@@ -5,6 +5,7 @@ from pathlib import Path
 from mic.datasets import load_character_trajectories, load_mnist, load_npz
 from mic.logs import log_to
 from mic.preprocess import PreprocessSettings, preprocess
+from mic.settings import from_config
 
 log = log_to(snakemake.log[0])
 source = snakemake.params.source
@@ -15,9 +16,7 @@ readers = {
     "npz": lambda: load_npz(first),
 }
 raw = readers[source]()
-settings = PreprocessSettings(
-    **{k: tuple(v) if isinstance(v, list) else v for k, v in snakemake.params.settings.items()}
-)
+settings = from_config(PreprocessSettings, snakemake.params.settings, f"datasets.{snakemake.wildcards.dataset}.preprocess")
 data = preprocess(raw, settings, source=first)
 log.info("%s: %s, %d train, %d test", source, data.sequences.shape, len(data.train_index), len(data.test_index))
 data.save(snakemake.output[0])

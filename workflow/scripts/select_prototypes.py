@@ -4,10 +4,11 @@ from mic.logs import log_to
 from mic.plotting import prototype_grid, save_figure
 from mic.preprocess import PreparedData
 from mic.prototypes import PrototypeSettings, select_prototypes
+from mic.settings import from_config
 
 log = log_to(snakemake.log[0])
 data = PreparedData.load(snakemake.input[0])
-settings = PrototypeSettings(**snakemake.params.settings)
+settings = from_config(PrototypeSettings, snakemake.params.settings, f"datasets.{snakemake.wildcards.dataset}.prototypes")
 prototypes = select_prototypes(data, snakemake.wildcards.subset, settings)
 log.info("prototype rows per class: %s", prototypes.sample_index.tolist())
 prototypes.save(snakemake.output.prototypes)

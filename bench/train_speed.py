@@ -1,0 +1,138 @@
+"""Training speed: paper-style reference loop vs the project's trainer, one character generator.
+
+Reference: torch.nn.LSTM(4, 10) + nn.Linear(10, 2), batch 1, one random prototype per episode,
+Adam(lr 0.01), MSE, as in the authors' train.py. Project: mic.training.train_generators with
+its default settings (one random prototype per step, like the paper; --prototypes-per-step 4
+presents all four per step), for a bank of `--bank` generators trained together (default 20:
+the 20 classes of one noise setting);
+its per-generator time is the bank's time divided by the bank size. Both start from the same
+init (generator 0 uses the reference's seed; mic.generator.init_state(seed)
+reproduces `torch.manual_seed(seed); nn.LSTM(4, H); nn.Linear(H, O)`) and see the same number of episodes.
+
+Prototypes: the first four training samples of each class from the character mirror
+(cumulative sum of velocities, padded to 205 with the last point, x/y standardised over the
+whole file), or smooth synthetic curves with --synthetic.
+
+Last line: `ratio: <reference seconds / project seconds per generator>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import random
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mic import training
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "character_trajectories" / "mixout_mirror_labeled.mat"
+STEPS, HIDDEN, OUT = 205, 10, 2
+
+
+def character_prototypes(path: Path, classes: int) -> torch.Tensor:
+    """[classes, 4, 205, 2]: first four samples of each class, preprocessed as in paper 3.1.1."""
+    import scipy.io
+
+    mat = scipy.io.loadmat(path, squeeze_me=True, struct_as_record=False)
+    labels = np.asarray(mat["consts"].charlabels, dtype=int)
+    seqs = []
+    for raw in mat["mixout"]:
+        xy = np.cumsum(np.asarray(raw, dtype=np.float64)[:2].T, axis=0)
+        pad = np.repeat(xy[-1:], STEPS - len(xy), axis=0)
+        seqs.append(np.concatenate([xy, pad]))
+    data = np.stack(seqs)
+    data = (data - data.mean((0, 1))) / data.std((0, 1))
+    protos = [data[labels == c][:4] for c in range(1, classes + 1)]
+    return torch.tensor(np.stack(protos), dtype=torch.float32)
+
+
+def synthetic_prototypes(classes: int) -> torch.Tensor:
+    """[classes, 4, 205, 2] smooth closed-ish curves, different per class and prototype."""
+    t = torch.linspace(0, 2 * math.pi, STEPS)
+    out = torch.empty(classes, 4, STEPS, OUT)
+    for c in range(classes):
+        for p in range(4):
+            out[c, p, :, 0] = torch.sin((1 + 0.1 * c) * t + p)
+            out[c, p, :, 1] = torch.cos((1 + 0.05 * p) * t) * (1 + 0.1 * c)
+    return out
+
+
+def reference_train(protos: torch.Tensor, episodes: int, seed: int) -> tuple[float, float, float]:
+    """Paper-style loop; returns (seconds, final-weights MSE, best-weights MSE) on the 4 prototypes."""
+    torch.manual_seed(seed)
+    lstm, lin = torch.nn.LSTM(4, HIDDEN), torch.nn.Linear(HIDDEN, OUT)
+    params = list(lstm.parameters()) + list(lin.parameters())
+    opt = torch.optim.Adam(params, lr=0.01)
+    rng = random.Random(seed)
+    inputs = torch.zeros(4, STEPS, 1, 4)
+    inputs[torch.arange(4), 0, 0, torch.arange(4)] = 1.0
+    best, best_state = math.inf, None
+    start = time.perf_counter()
+    for _ in range(episodes):
+        k = rng.randrange(4)
+        out, _ = lstm(inputs[k])
+        loss = torch.nn.functional.mse_loss(lin(out)[:, 0], protos[k])
+        opt.zero_grad()
+        loss.backward()
+        if loss.item() < best:
+            best, best_state = loss.item(), [p.detach().clone() for p in params]
+        opt.step()
+    seconds = time.perf_counter() - start
+
+    def mse() -> float:
+        with torch.no_grad():
+            out, _ = lstm(inputs.squeeze(2).transpose(0, 1))
+            return torch.nn.functional.mse_loss(lin(out).transpose(0, 1), protos).item()
+
+    final = mse()
+    with torch.no_grad():
+        for p, b in zip(params, best_state):
+            p.copy_(b)
+    return seconds, final, mse()
+
+
+def main() -> None:
+    """Run both trainers and print times, losses and the ratio."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--episodes", type=int, default=40000)
+    parser.add_argument("--bank", type=int, default=20, help="generators trained together by the project")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--synthetic", action="store_true", help="synthetic curves instead of real data")
+    parser.add_argument("--schedule", default=None, help="override lr_schedule (constant|cosine)")
+    parser.add_argument("--prototypes-per-step", type=int, default=None, help="override prototypes_per_step")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+
+    real = not args.synthetic and DATA.exists()
+    protos = character_prototypes(DATA, args.bank) if real else synthetic_prototypes(args.bank)
+    print(f"prototypes: {'character mirror, first 4 per class' if real else 'synthetic'}; "
+          f"T={STEPS}, H={HIDDEN}, O={OUT}; episodes={args.episodes}; torch threads=1")
+
+    ref_s, ref_final, ref_best = reference_train(protos[0], args.episodes, args.seed)
+    print(f"reference (nn.LSTM, batch 1, 1 random prototype/episode): {ref_s:.1f} s, "
+          f"{ref_s / args.episodes * 1e3:.3f} ms/episode, train MSE final {ref_final:.4f} / best-kept {ref_best:.4f}")
+
+    settings = training.TrainSettings(hidden_size=HIDDEN, episodes=args.episodes)
+    if args.schedule:
+        settings = dataclasses.replace(settings, lr_schedule=args.schedule)
+    if args.prototypes_per_step:
+        settings = dataclasses.replace(settings, prototypes_per_step=args.prototypes_per_step)
+    seeds = [args.seed] + list(range(args.seed + 1, args.seed + args.bank))
+    training.train_generators(protos[:1, :, :8], training.TrainSettings(hidden_size=HIDDEN, episodes=8), [0])  # JIT warm-up
+    result = training.train_generators(protos, settings, seeds)
+    per_gen = result.seconds / args.bank
+    print(f"project (bank of {args.bank} generators trained together, {settings.prototypes_per_step} prototype(s)/step, "
+          f"{settings.steps} steps, lr schedule {settings.lr_schedule}): {result.seconds:.1f} s for the bank, "
+          f"{per_gen:.2f} s per generator (bank time / {args.bank})")
+    print(f"project train MSE of the kept weights: generator 0 {result.clean_loss[0]:.4f}; "
+          f"bank mean {result.clean_loss.mean():.4f} (min {result.clean_loss.min():.4f}, max {result.clean_loss.max():.4f})")
+    print(f"ratio: {ref_s / per_gen:.2f}")
+
+
+if __name__ == "__main__":
+    main()

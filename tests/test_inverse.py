@@ -1,0 +1,123 @@
+"""Batched inverse classification (mic.inverse) against a per-sample autograd loop."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from mic import generator as gen
+from mic import inverse, training
+
+T, O = 30, 2
+
+
+def reference_inverse(bank: gen.GeneratorBank, target: torch.Tensor, module: int, start: torch.Tensor,
+                      s: inverse.InverseSettings) -> tuple[list[float], torch.Tensor]:
+    """One (target, module) pair the way the authors' code does it, with nn.LSTM autograd."""
+    state = gen.extract_state(bank, module)
+    lstm = torch.nn.LSTM(4, bank.hidden_size).to(bank.dtype)
+    lin = torch.nn.Linear(bank.hidden_size, bank.output_size).to(bank.dtype)
+    with torch.no_grad():
+        for name, p in zip(gen.PARAM_NAMES, [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
+                                             lstm.bias_hh_l0, lin.weight, lin.bias]):
+            p.copy_(state[name])
+    x = start.clone().to(bank.dtype)
+    m, v = torch.zeros_like(x), torch.zeros_like(x)
+    b1, b2 = s.betas
+    losses = []
+    for k in range(s.iterations + 1):
+        x = x.clamp(0, 1)
+        x = (x / x.sum()).detach().requires_grad_(True)
+        inputs = torch.zeros(target.shape[0], 1, 4, dtype=bank.dtype)
+        inputs[0, 0] = x
+        loss = torch.nn.functional.mse_loss(lin(lstm(inputs)[0])[:, 0], target)
+        losses.append(loss.item())
+        if k < s.iterations:
+            (grad,) = torch.autograd.grad(loss, x)
+            m = b1 * m + (1 - b1) * grad
+            v = b2 * v + (1 - b2) * grad * grad
+            lr, denom = s.learning_rate, v.sqrt()
+            if s.bias_correction:
+                lr, denom = lr / (1 - b1 ** (k + 1)), denom / math.sqrt(1 - b2 ** (k + 1))
+            x = (x - lr * m / (denom + s.eps)).detach()
+    return losses, x.detach()
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small bank trained on synthetic prototypes, and those prototypes [G, 4, T, O]."""
+    t = torch.linspace(0, 1, T)
+    protos = torch.empty(3, 4, T, O)
+    for g in range(3):
+        for p in range(4):
+            protos[g, p, :, 0] = torch.sin(2 * math.pi * (t * (1 + 0.3 * p) + 0.1 * g))
+            protos[g, p, :, 1] = torch.cos(2 * math.pi * t * (1 + 0.2 * g)) * (p - 1.5) / 1.5
+    result = training.train_generators(protos, training.TrainSettings(episodes=3200), [1, 2, 3])
+    return result.bank, protos
+
+
+@pytest.mark.parametrize("bias_correction", [False, True])
+def test_batched_equals_per_sample_loop(trained, bias_correction):
+    bank = trained[0].to(dtype=torch.float64)
+    targets = torch.randn(4, T, O, dtype=torch.float64).cumsum(1) * 0.2
+    s = inverse.InverseSettings(iterations=6, bias_correction=bias_correction, chunk_size=3)
+    result = inverse.inverse_classify(bank, targets, s)
+    start = inverse.initial_vectors(4, 3, s)
+    assert result.losses.shape == (7, 4, 3) and result.mixtures.shape == (4, 3, 4)
+    for n in range(4):
+        for g in range(3):
+            losses, mix = reference_inverse(bank, targets[n], g, start[n, g].double(), s)
+            torch.testing.assert_close(result.losses[:, n, g].double(), torch.tensor(losses, dtype=torch.float64), rtol=1e-5, atol=1e-7)
+            torch.testing.assert_close(result.mixtures[n, g].double(), mix, rtol=1e-5, atol=1e-6)
+
+
+def test_zero_iterations_is_the_uniform_start(trained):
+    bank, protos = trained
+    targets = protos[1]
+    s = inverse.InverseSettings(iterations=0, seed=3)
+    result = inverse.inverse_classify(bank, targets, s)
+    start = inverse.project(inverse.initial_vectors(4, 3, s), dim=2)
+    assert ((start > 0.24) & (start < 0.26)).all()
+    y = gen.generate(bank, start.transpose(0, 1), T)  # [G, N, T, O]
+    want = (y - targets.unsqueeze(0)).square().mean((2, 3)).T
+    torch.testing.assert_close(result.losses[0], want, rtol=1e-5, atol=1e-7)
+    torch.testing.assert_close(result.mixtures, start)
+
+
+def test_recovers_the_one_hot_of_a_training_prototype(trained):
+    bank, protos = trained
+    targets = protos.reshape(12, T, O)
+    result = inverse.inverse_classify(bank, targets, inverse.InverseSettings(), keep=[0, 7])
+    own = result.mixtures[torch.arange(12), torch.arange(12) // 4]  # each target's own module
+    assert torch.equal(own.argmax(1), torch.arange(12) % 4)
+    assert torch.equal(result.predictions(), torch.arange(12) // 4)
+    assert (result.final_losses <= result.losses[0] + 1e-6).float().mean() > 0.9
+    assert result.reconstructions.shape == (2, 3, T, O)
+    again = gen.generate(bank, result.mixtures[[0, 7]].transpose(0, 1), T).transpose(0, 1)
+    torch.testing.assert_close(result.reconstructions, again, rtol=1e-4, atol=1e-5)
+
+
+def test_chunking_does_not_change_results(trained):
+    bank, protos = trained
+    targets = protos.reshape(12, T, O)
+    a = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5, chunk_size=5))
+    b = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5))
+    torch.testing.assert_close(a.losses, b.losses, rtol=1e-4, atol=1e-6)
+    torch.testing.assert_close(a.mixtures, b.mixtures, rtol=1e-4, atol=1e-6)
+
+
+def test_class_module_loss():
+    losses = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    out = inverse.class_module_loss(losses, torch.tensor([0, 0, 2]), num_classes=3)
+    torch.testing.assert_close(out[0], torch.tensor([2.0, 3.0], dtype=torch.float64))
+    assert torch.isnan(out[1]).all()
+    torch.testing.assert_close(out[2], torch.tensor([5.0, 6.0], dtype=torch.float64))
+
+
+def test_input_validation(trained):
+    with pytest.raises(ValueError):
+        inverse.inverse_classify(trained[0], torch.zeros(2, T, 3))
+    with pytest.raises(ValueError):
+        inverse.InverseSettings(iterations=-1)

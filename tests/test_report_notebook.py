@@ -1,0 +1,341 @@
+"""The report notebook runs end to end (papermill) on a small fake result folder of the pipeline's format.
+
+`write_fake_results` writes every per-job file the report reads, in exactly the format of the MIC,
+baseline and nearest-prototype rules, with made-up numbers; test_report_tables.py uses it too.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from mic import report_tables as rt
+from mic.preprocess import PreparedData
+from mic.prototypes import Prototypes
+from mic.stats import noise_label
+
+FAKE_CONFIG = {
+    "seed": 2019,
+    "replicates": 2,
+    "subsets": ["clustered", "random"],
+    "datasets": {
+        "characters": {
+            "source": "character_trajectories",
+            "plot_style": "path",
+            "preprocess": {"classes": ["a", "b", "c"]},
+            "noise": {
+                "clustered": {"input": [0, 0.1, 0.2], "output": [0, 0.0001, 0.0002]},
+                "random": {"input": [0], "output": [0]},
+            },
+            "inverse": {"iterations": 5},
+        },
+        "mnist": {
+            "source": "mnist",
+            "plot_style": "image",
+            "preprocess": {"classes": ["0", "1", "7"]},
+            "noise": {
+                "clustered": {"input": [0], "output": [0, 0.1]},
+                "random": {"input": [0], "output": [0]},
+            },
+            "inverse": {"iterations": 5},
+        },
+    },
+}
+SHAPES = {"characters": (205, 2), "mnist": (28, 28)}
+
+
+def mic_runs(config: dict) -> list[dict]:
+    """(dataset, subset, rep, noise_in, noise_out) of every MIC configuration of a config."""
+    runs = []
+    for dataset, spec in config["datasets"].items():
+        for subset in config["subsets"]:
+            grid = spec["noise"][subset]
+            for rep in range(config["replicates"]):
+                for noise_in in grid["input"]:
+                    for noise_out in grid["output"]:
+                        runs.append(
+                            {
+                                "dataset": dataset,
+                                "subset": subset,
+                                "rep": rep,
+                                "noise_in": noise_label(noise_in),
+                                "noise_out": noise_label(noise_out),
+                            }
+                        )
+    return runs
+
+
+def run_dir(root: Path, run: dict) -> Path:
+    return root / f"results/{run['dataset']}/{run['subset']}/rep{run['rep']}/in{run['noise_in']}_out{run['noise_out']}"
+
+
+def _tsv(path: Path, frame: pd.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, sep="\t", index=False)
+
+
+def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) -> dict[str, list]:
+    """Write data, prototypes and every per-job result file under root/results; return the file lists."""
+    rng = np.random.default_rng(seed)
+    files: dict[str, list] = {"summary": [], "heatmap": [], "training": [], "loss_curves": [], "predictions": []}
+    for dataset, spec in config["datasets"].items():
+        classes = spec["preprocess"]["classes"]
+        shape = SHAPES[dataset]
+        per_class, test_per_class = 8, 6
+        labels = np.repeat(np.arange(len(classes)), per_class + test_per_class)
+        sequences = rng.random((len(labels), *shape)).astype(np.float32)
+        if spec["plot_style"] == "path":
+            sequences = np.cumsum(sequences - 0.5, axis=1)
+        is_test = np.tile(np.r_[np.zeros(per_class, bool), np.ones(test_per_class, bool)], len(classes))
+        rows = np.arange(len(labels))
+        data = PreparedData(
+            sequences, labels, classes, rows[~is_test], rows[is_test], np.zeros(shape[1]), np.ones(shape[1])
+        )
+        data.save(root / f"results/{dataset}/data.npz")
+        for subset in config["subsets"]:
+            index = np.stack([rows[~is_test][labels[~is_test] == k][:4] for k in range(len(classes))])
+            Prototypes(sequences[index], index, classes, subset).save(
+                root / f"results/{dataset}/prototypes/{subset}.npz"
+            )
+            _tsv(
+                root / f"results/{dataset}/{subset}/nearest_prototype.tsv",
+                _accuracy_rows(
+                    rng,
+                    classes,
+                    test_per_class,
+                    ["euclidean", "dtw"] if dataset == "characters" else ["euclidean"],
+                    "metric",
+                ),
+            )
+        for training_set in [*config["subsets"], "full"]:
+            for rep in range(config["replicates"]):
+                folder = root / f"results/{dataset}/baseline/{training_set}/rep{rep}"
+                _tsv(folder / "summary.tsv", _accuracy_rows(rng, classes, test_per_class))
+                history = pd.DataFrame(
+                    {
+                        "epoch": range(5),
+                        "train_loss": np.linspace(2, 0.5, 5),
+                        "train_accuracy": np.linspace(0.3, 0.9, 5),
+                    }
+                )
+                _tsv(folder / "history.tsv", history)
+    for run in mic_runs(config):
+        spec = config["datasets"][run["dataset"]]
+        folder = run_dir(root, run)
+        _write_run(
+            rng, folder, spec["preprocess"]["classes"], spec["inverse"]["iterations"], SHAPES[run["dataset"]], run
+        )
+        for name in files:
+            files[name].append(str(folder / f"{name}.tsv" if name != "heatmap" else folder / "heatmap.tsv"))
+    return files
+
+
+def _accuracy_rows(rng, classes, n, group: list[str] | None = None, group_name: str = "") -> pd.DataFrame:
+    frames = []
+    for value in group or [None]:
+        correct = rng.integers(0, n + 1, len(classes))
+        frame = pd.DataFrame({"class": classes, "n": n, "correct": correct})
+        frame = pd.concat(
+            [frame, pd.DataFrame({"class": ["all"], "n": [n * len(classes)], "correct": [correct.sum()]})]
+        )
+        frame["accuracy"] = frame["correct"] / frame["n"]
+        if value is not None:
+            frame.insert(0, group_name, value)
+        frames.append(frame)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _write_run(rng, folder: Path, classes: list[str], k: int, shape: tuple, run: dict) -> None:
+    """One MIC configuration's training, loss_curves, predictions, summary, heatmap (.tsv) and reconstructions.npz."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n_classes, test_per_class = len(classes), 6
+    steps = np.arange(0, 400, 50)
+    _tsv(
+        folder / "training.tsv",
+        pd.DataFrame(
+            {
+                "class": classes,
+                "best_loss": rng.random(n_classes) * 0.05,
+                "best_step": 350,
+                "final_loss": rng.random(n_classes) * 0.06,
+                "episodes": 400,
+                "seconds": 1.5,
+            }
+        ),
+    )
+    _tsv(
+        folder / "loss_curves.tsv",
+        pd.DataFrame(
+            [(c, s, float(np.exp(-s / 100) + rng.random() * 0.01)) for c in classes for s in steps],
+            columns=["class", "step", "loss"],
+        ),
+    )
+    records = []
+    true = np.repeat(np.arange(n_classes), test_per_class)
+    for iterations in (0, k):
+        skill = 1.0 if iterations == 0 else 2.0
+        for sample, t in enumerate(true):
+            losses = rng.random(n_classes)
+            losses[t] -= skill * rng.random() * 0.6
+            predicted = int(np.argmin(losses))
+            mixture = rng.dirichlet(np.ones(4))
+            record = {
+                "sample": 100 + sample,
+                "true_class": classes[t],
+                "iterations": iterations,
+                "predicted_class": classes[predicted],
+                "correct": int(predicted == t),
+            }
+            record.update({f"loss_{c}": float(losses[i]) for i, c in enumerate(classes)})
+            record.update({f"mixture_{j + 1}": float(mixture[j]) for j in range(4)})
+            records.append(record)
+    predictions = pd.DataFrame(records)
+    _tsv(folder / "predictions.tsv", predictions)
+    summary = []
+    for iterations, rows in predictions.groupby("iterations"):
+        winner = rows.apply(lambda r: r[f"loss_{r['predicted_class']}"], axis=1)
+        own = rows.apply(lambda r: r[f"loss_{r['true_class']}"], axis=1)
+        for cls, mask in [(c, rows["true_class"] == c) for c in classes] + [("all", rows["true_class"].notna())]:
+            summary.append(
+                {
+                    "iterations": iterations,
+                    "class": cls,
+                    "n": int(mask.sum()),
+                    "correct": int(rows.loc[mask, "correct"].sum()),
+                    "accuracy": float(rows.loc[mask, "correct"].mean()),
+                    "mse": float(winner[mask].mean()),
+                    "mse_true": float(own[mask].mean()),
+                }
+            )
+    _tsv(folder / "summary.tsv", pd.DataFrame(summary))
+    heat = [
+        (split, m, t, float(rng.random() + (0 if m == t else 0.5) + (0.1 if split == "test" else 0)), 20)
+        for split in ("train", "test")
+        for m in classes
+        for t in classes
+    ]
+    _tsv(folder / "heatmap.tsv", pd.DataFrame(heat, columns=["split", "module", "target_class", "mean_loss", "n"]))
+    n = 3
+    targets = rng.random((n, *shape)).astype(np.float32)
+    np.savez(
+        folder / "reconstructions.npz",
+        module=np.array(classes[0]),
+        prototypes=rng.random((4, *shape)).astype(np.float32),
+        targets=targets,
+        reconstructions=(targets + 0.05 * rng.standard_normal(targets.shape)).astype(np.float32),
+        mixtures=rng.dirichlet(np.ones(4), n),
+        target_sample=np.arange(n),
+    )
+
+
+def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
+    """Fake per-job results, then collect_results' tidy tables and config.yaml under root/results/tables."""
+    files = write_fake_results(root, config)
+    runs = mic_runs(config)
+    baseline_runs = [
+        {"dataset": d, "training_set": t, "rep": r}
+        for d in config["datasets"]
+        for t in [*config["subsets"], "full"]
+        for r in range(config["replicates"])
+    ]
+    nearest_runs = [{"dataset": d, "subset": s} for d in config["datasets"] for s in config["subsets"]]
+    tables = rt.collect_results(
+        runs,
+        files,
+        baseline_runs,
+        {
+            "summary": [
+                root / f"results/{b['dataset']}/baseline/{b['training_set']}/rep{b['rep']}/summary.tsv"
+                for b in baseline_runs
+            ],
+            "history": [
+                root / f"results/{b['dataset']}/baseline/{b['training_set']}/rep{b['rep']}/history.tsv"
+                for b in baseline_runs
+            ],
+        },
+        nearest_runs,
+        [root / f"results/{n['dataset']}/{n['subset']}/nearest_prototype.tsv" for n in nearest_runs],
+    )
+    out = root / "results/tables"
+    rt.write_tables(tables, {name: out / file for name, file in rt.TABLE_FILES.items()}, config, out / "config.yaml")
+    return out
+
+
+@pytest.fixture(scope="module")
+def fake_root(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    write_fake_tables(root)
+    return root
+
+
+def test_notebook_runs_on_fake_results(fake_root: Path) -> None:
+    """papermill executes the report on the fake tables without errors or warnings, and nbconvert renders it."""
+    papermill = pytest.importorskip("papermill")
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    executed = fake_root / "results/report/report.ipynb"
+    executed.parent.mkdir(parents=True, exist_ok=True)
+    papermill.execute_notebook(
+        str(REPO / "notebooks/report.ipynb"),
+        str(executed),
+        parameters={
+            "tables_dir": str(fake_root / "results/tables"),
+            "results_dir": str(fake_root / "results"),
+            "config_path": str(fake_root / "results/tables/config.yaml"),
+            "paper_path": str(REPO / "config/paper_results.yaml"),
+            "figures_dir": str(fake_root / "results/report/figures"),
+        },
+        kernel_name="python3",
+        cwd=str(fake_root),
+        progress_bar=False,
+    )
+    notebook = nbformat.read(executed, as_version=4)
+    streams = [o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    stderr = [o.get("text", "") for o in streams if o.get("name") == "stderr"]
+    assert not stderr, f"the notebook wrote to stderr: {stderr[:3]}"
+    assert not [o for o in streams if o.get("output_type") == "error"]
+    html, _ = HTMLExporter().from_notebook_node(notebook)
+    for text in (
+        "Table 1",
+        "Table 2",
+        "Table 3",
+        "Table 4",
+        "Table 5",
+        "Table 6",
+        "Table 13",
+        "Verdict",
+        "Nearest prototype",
+    ):
+        assert text in html, text
+    figures = sorted(p.name for p in (fake_root / "results/report/figures").glob("*.png"))
+    expected = {
+        f"{kind}_{d}_{s}.png"
+        for kind in ("heatmap", "confusion", "reconstructions")
+        for d in FAKE_CONFIG["datasets"]
+        for s in FAKE_CONFIG["subsets"]
+    }
+    expected |= {f"prototypes_{d}.png" for d in FAKE_CONFIG["datasets"]} | {"training_loss.png"}
+    assert set(figures) == expected
+    assert "parameters" in nbformat.read(REPO / "notebooks/report.ipynb", as_version=4).cells[1].metadata.get(
+        "tags", []
+    )
+
+
+def test_notebook_defaults_point_at_results() -> None:
+    """Opened by hand, the notebook reads results/ and config/ of the repository."""
+    import nbformat
+
+    notebook = nbformat.read(REPO / "notebooks/report.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
+    namespace: dict = {}
+    exec(cell.source, namespace)
+    assert namespace["tables_dir"] == "results/tables" and namespace["results_dir"] == "results"
+    assert namespace["paper_path"] == "config/paper_results.yaml"
+    assert not any(
+        o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
+    ), "commit the notebook without outputs"

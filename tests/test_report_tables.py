@@ -1,0 +1,324 @@
+"""mic.report_tables: collecting the per-job tables, and the paper's tables rebuilt beside ours.
+
+Most tests feed the paper's own numbers in as "ours": every difference must then be 0.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import REPO
+from mic import report_tables as rt
+from mic import stats
+
+PAPER = rt.load_paper(REPO / "config/paper_results.yaml")
+NAMES = {"mnist": "mnist", "characters": "characters"}
+N = 1000  # test samples per configuration in the made-up "ours"
+
+
+def paper_as_ours() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """mic_accuracy, baselines and nearest_prototype tables holding the paper's numbers (K = 50)."""
+    rows = []
+    t13 = rt.paper_iterations(PAPER)
+    for dataset, subset in [
+        ("mnist", "clustered"),
+        ("mnist", "random"),
+        ("characters", "clustered"),
+        ("characters", "random"),
+    ]:
+        _, grid = rt.paper_grid(PAPER, dataset, subset)
+        for record in grid.dropna(subset=["accuracy"]).itertuples():
+            cls = rt.ALL if record.column == "overall" else record.column
+            n = N if cls == rt.ALL else 50
+            rows.append(
+                (
+                    dataset,
+                    subset,
+                    0,
+                    record.noise_in,
+                    record.noise_out,
+                    50,
+                    cls,
+                    n,
+                    round(record.accuracy * n),
+                    record.accuracy,
+                    np.nan,
+                )
+            )
+        block = t13[(t13["dataset"] == dataset) & (t13["subset"] == subset)]
+        for record in block.itertuples():
+            rows.append(
+                (
+                    dataset,
+                    subset,
+                    0,
+                    record.noise_in,
+                    record.noise_out,
+                    0,
+                    rt.ALL,
+                    N,
+                    round(record.accuracy_0 * N),
+                    record.accuracy_0,
+                    record.mse_0,
+                )
+            )
+    mic = pd.DataFrame(
+        rows,
+        columns=[
+            "dataset",
+            "subset",
+            "rep",
+            "noise_in",
+            "noise_out",
+            "iterations",
+            "class",
+            "n",
+            "correct",
+            "accuracy",
+            "mse",
+        ],
+    )
+    mse_k = t13.set_index(["dataset", "subset", "noise_in", "noise_out"])["mse_K"]
+    at_k = (mic["iterations"] == 50) & (mic["class"] == rt.ALL)
+    mic.loc[at_k, "mse"] = [
+        mse_k[key] for key in mic.loc[at_k, ["dataset", "subset", "noise_in", "noise_out"]].itertuples(index=False)
+    ]
+    t5 = rt.paper_frame(PAPER, "table5").set_index("dataset")
+    baselines = pd.DataFrame(
+        [(d, t, 0, rt.ALL, N, round(t5.loc[d, t] * N), t5.loc[d, t]) for d in t5.index for t in t5.columns],
+        columns=["dataset", "training_set", "rep", "class", "n", "correct", "accuracy"],
+    )
+    nearest = pd.DataFrame(
+        [(d, s, "euclidean", rt.ALL, N, 500, 0.5) for d in NAMES for s in ("clustered", "random")],
+        columns=["dataset", "subset", "metric", "class", "n", "correct", "accuracy"],
+    )
+    return mic, baselines, nearest
+
+
+@pytest.fixture(scope="module")
+def ours():
+    return paper_as_ours()
+
+
+def differences(table: pd.DataFrame) -> pd.DataFrame:
+    if "difference" in table.columns.get_level_values(-1):
+        return table.xs("difference", axis=1, level=-1)
+    return table.xs("difference", level="value")
+
+
+def test_read_table_keeps_labels_as_strings(tmp_path: Path) -> None:
+    path = tmp_path / "t.tsv"
+    path.write_text(
+        "dataset\tclass\tnoise_in\tnoise_out\tn\taccuracy\nmnist\t0\t0.0001\t0\t5\t0.5\nmnist\tNA\t0.1\t0\t5\t\n"
+    )
+    table = rt.read_table(path)
+    assert table["class"].tolist() == ["0", "NA"] and table["noise_in"].tolist() == ["0.0001", "0.1"]
+    assert table["n"].dtype.kind == "i" and np.isnan(table["accuracy"].iloc[1])
+
+
+def test_side_by_side_aligns_and_subtracts() -> None:
+    paper = pd.DataFrame({"x": [0.5, 0.6]}, index=["a", "b"])
+    ours = pd.DataFrame({"x": [0.7, 0.1], "y": [1.0, 2.0]}, index=["b", "c"])
+    wide = rt.side_by_side(paper, ours)
+    assert list(wide.index) == ["a", "b", "c"]
+    assert wide.loc["b", ("x", "difference")] == pytest.approx(0.1)
+    assert np.isnan(wide.loc["a", ("x", "ours")]) and wide.loc["c", ("y", "ours")] == 2.0
+    long = rt.side_by_side(paper, ours, axis="rows")
+    assert long.loc[("b", "difference"), "x"] == pytest.approx(0.1) and len(long) == 9
+
+
+def test_choose_models_base_is_no_noise_and_best_breaks_ties_by_less_noise() -> None:
+    mic = pd.DataFrame(
+        [
+            ("d", "clustered", 0, i, o, 5, rt.ALL, 10, c, c / 10, 0.1)
+            for i, o, c in [("0", "0", 6), ("0.1", "0", 8), ("0", "0.1", 8), ("0.2", "0", 7)]
+        ],
+        columns=[
+            "dataset",
+            "subset",
+            "rep",
+            "noise_in",
+            "noise_out",
+            "iterations",
+            "class",
+            "n",
+            "correct",
+            "accuracy",
+            "mse",
+        ],
+    )
+    choice = rt.choose_models(mic, "d", "clustered")
+    assert choice.base == ("0", "0") and choice.best == ("0", "0.1") and choice.iterations == 5
+    assert rt.choose_models(mic, "d", "random") is None
+
+
+def test_replicates_are_averaged() -> None:
+    mic = pd.DataFrame(
+        [("d", "s", rep, "0", "0", 5, rt.ALL, 10, c, c / 10, 0.1) for rep, c in [(0, 6), (1, 8)]],
+        columns=[
+            "dataset",
+            "subset",
+            "rep",
+            "noise_in",
+            "noise_out",
+            "iterations",
+            "class",
+            "n",
+            "correct",
+            "accuracy",
+            "mse",
+        ],
+    )
+    means = rt.mic_means(mic)
+    assert (
+        means["accuracy"].item() == pytest.approx(0.7) and means["correct"].item() == 14 and means["reps"].item() == 2
+    )
+
+
+def test_paper_numbers_as_ours_give_zero_differences(ours) -> None:
+    mic, baselines, nearest = ours
+    assert differences(rt.table1(mic, PAPER, NAMES)).abs().max().max() == pytest.approx(0, abs=1e-12)
+    for dataset, subset in [
+        ("mnist", "clustered"),
+        ("mnist", "random"),
+        ("characters", "clustered"),
+        ("characters", "random"),
+    ]:
+        table, grid = rt.noise_grid_table(mic, PAPER, dataset, subset, NAMES)
+        assert (
+            table
+            == {
+                "mnist": {"clustered": "table2", "random": "table7"},
+                "characters": {"clustered": "table8", "random": "table9"},
+            }[dataset][subset]
+        )
+        assert grid.shape == (27, 1 + len(PAPER["classes"][dataset]))
+        assert differences(grid).abs().max().max() == pytest.approx(0, abs=1e-12)
+    assert differences(rt.forward_table(baselines, PAPER, NAMES)).abs().max().max() == pytest.approx(0, abs=1e-12)
+    assert differences(rt.summary_table(mic, baselines, PAPER, NAMES)).abs().max().max() == pytest.approx(0, abs=1e-12)
+    table13 = rt.iterations_grid_table(mic, PAPER, NAMES)
+    assert table13.shape == (36, 12)
+    diff13 = differences(table13)
+    assert diff13[["Accuracy (0)", "MSE (0)", "MSE (K)"]].abs().max().max() == pytest.approx(0, abs=1e-12)
+    assert (diff13["Accuracy (K)"].abs() > 1e-9).sum() == 4  # the two swaps Table 13 has against Tables 2 and 8
+
+
+def test_table4_rows_follow_the_paper(ours) -> None:
+    mic, _, _ = ours
+    table4 = rt.iterations_table(mic, PAPER, NAMES)
+    assert table4.shape == (8, 12)
+    base = table4.xs("accuracy", axis=1, level=0)
+    assert base.loc[("clustered MNIST", "50"), "ours"] == pytest.approx(0.83)
+    best = table4.xs("accuracy best", axis=1, level=0)
+    assert best.loc[("clustered MNIST", "50"), "ours"] == pytest.approx(0.873)
+    assert best.loc[("clustered MNIST", "0"), "ours"] == pytest.approx(
+        0.686
+    )  # Table 13's 0-iteration accuracy of that model
+
+
+def test_glm_comparison_on_the_papers_numbers_reproduces_table3(ours) -> None:
+    mic, _, _ = ours
+    comparison = rt.glm_comparison(mic, PAPER, "mnist", "clustered", NAMES)
+    assert comparison.table == "table3"
+    coefficients = comparison.coefficients()
+    assert coefficients.xs("difference", axis=1, level=1)["coef"].abs().max() < 6e-4
+    statistics = comparison.fit_statistics()
+    assert statistics.loc["Deviance", "ours (paper's fit)"] == pytest.approx(0.0034124, rel=1e-3)
+    count = comparison.count_coefficients()
+    # Equal trials everywhere: same point estimates, standard errors about sqrt(N) times smaller.
+    np.testing.assert_allclose(count["coef"], coefficients.xs("ours", axis=1, level=1)["coef"], atol=0.02)
+    assert (count["std err"] < 0.1).all()
+    sentence = comparison.change_sentence()
+    assert f"{N} test samples" in sentence and "standard error" in sentence
+
+
+def test_verdicts_on_the_papers_numbers_support_its_claims(ours) -> None:
+    mic, baselines, nearest = ours
+    table = rt.verdicts(mic, baselines, nearest, PAPER, NAMES)
+    summary = rt.verdict_summary(table).set_index("claim")["verdict"]
+    assert summary["MIC beats the forward model on all four subsets"] == "supported"
+    assert summary["50 iterations beat 0"] == "supported"
+    assert summary["clustered beats random"] == "supported"
+    assert summary["input noise helps"] == "supported"
+    markdown = rt.verdict_markdown(table)
+    assert markdown.count("- **") == 5 and "0.873" in markdown
+
+
+def test_verdict_counts_partial_support() -> None:
+    assert rt._verdict([True, False, None]) == "partly supported (1 of 2)"
+    assert rt._verdict([None]) == "not tested" and rt._verdict([False]) == "not supported"
+
+
+def test_confusion_counts_translates_class_indices() -> None:
+    predictions = pd.DataFrame(
+        {
+            "sample": [1, 2, 3],
+            "true_class": [0, 1, 1],
+            "iterations": [5, 5, 5],
+            "predicted_class": [0, 0, 1],
+            "correct": [1, 0, 1],
+            "loss_a": 0.1,
+            "loss_b": 0.2,
+        }
+    )
+    counts = rt.confusion_counts(predictions)
+    assert set(map(tuple, counts[["true_class", "predicted_class", "count"]].to_numpy().tolist())) == {
+        ("a", "a", 1),
+        ("b", "a", 1),
+        ("b", "b", 1),
+    }
+
+
+def test_collect_results_on_fake_run(tmp_path: Path) -> None:
+    from test_report_notebook import FAKE_CONFIG, mic_runs, write_fake_tables
+
+    out = write_fake_tables(tmp_path)
+    tables = rt.read_tables(out)
+    mic = tables["mic_accuracy"]
+    assert len(mic) == len(mic_runs(FAKE_CONFIG)) * 2 * 4  # 2 iteration counts x (3 classes + all)
+    assert set(mic["noise_out"]) == {"0", "0.0001", "0.0002", "0.1"}
+    confusion = (
+        tables["confusion"].groupby(["dataset", "subset", "rep", "noise_in", "noise_out", "iterations"])["count"].sum()
+    )
+    assert (confusion == 18).all()
+    assert rt.class_order(tables["classes"], "mnist") == ["0", "1", "7"]
+    choice = rt.choose_models(mic, "characters", "clustered")
+    heat = rt.heatmap_matrix(tables["heatmaps"], "characters", "clustered", choice.best, "test", ["a", "b", "c"])
+    assert heat.shape == (3, 3) and heat.notna().all().all()
+    curves = rt.loss_curve_summary(tables["loss_curves"])
+    assert (curves["q10"] <= curves["median"]).all() and (curves["median"] <= curves["q90"]).all()
+    assert set(tables["baselines"]["training_set"]) == {"clustered", "random", "full"}
+
+
+def test_diagonal_wins() -> None:
+    matrix = pd.DataFrame([[0.1, 0.9], [0.5, 0.4]], index=["a", "b"], columns=["a", "b"])
+    assert rt.diagonal_wins(matrix) == 1.0
+    assert rt.diagonal_wins(matrix.T.rename(index={"a": "b", "b": "a"})) == 0.0
+
+
+def test_locate_finds_repository_paths_from_a_subfolder(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "results/tables").mkdir(parents=True)
+    (tmp_path / "notebooks").mkdir()
+    monkeypatch.chdir(tmp_path / "notebooks")
+    assert rt.locate("results/tables") == tmp_path / "results/tables"
+    assert rt.locate("results/report/figures") == tmp_path / "results/report/figures"
+    monkeypatch.chdir(tmp_path)
+    assert rt.locate("results/tables") == Path("results/tables")
+
+
+def test_term_names_match_the_papers() -> None:
+    assert [stats.term_name("out", v) for v in (0.1, 0.25, 0.0001, 0.2)] == ["out_01", "out_025", "out_00001", "out_02"]
+
+
+def test_the_rules_write_the_tables_the_notebook_reads() -> None:
+    """workflow/rules/report_common.smk's REPORT_TABLES are mic.report_tables.TABLE_FILES."""
+    import re
+
+    source = (REPO / "workflow/rules/report_common.smk").read_text()
+    block = re.search(r"REPORT_TABLES = \[(.*?)\]", source, re.S).group(1)
+    assert re.findall(r'"(\w+)"', block) == list(rt.TABLE_FILES)
+    assert all(file == f"{name}.tsv" for name, file in rt.TABLE_FILES.items())

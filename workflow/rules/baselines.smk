@@ -1,0 +1,50 @@
+# What MIC is compared with: a forward LSTM classifier and nearest-prototype 1-NN.
+
+
+rule train_baseline:
+    input:
+        data="results/{dataset}/data.npz",
+        prototypes=baseline_prototypes,
+    output:
+        summary="results/{dataset}/baseline/{training_set}/rep{rep}/summary.tsv",
+        predictions="results/{dataset}/baseline/{training_set}/rep{rep}/predictions.tsv",
+        history="results/{dataset}/baseline/{training_set}/rep{rep}/history.tsv",
+        model="results/{dataset}/baseline/{training_set}/rep{rep}/model.pt",
+    params:
+        settings=dataset_param("baseline"),
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        "logs/train_baseline/{dataset}/{training_set}_rep{rep}.log",
+    benchmark:
+        "benchmarks/train_baseline/{dataset}/{training_set}_rep{rep}.tsv"
+    threads: 2
+    resources:
+        mem_mb=6000,
+        runtime=120,
+        gpu=GPUS_PER_JOB,
+    conda:
+        "../../envs/mic.yaml"
+    script:
+        "../scripts/train_baseline.py"
+
+
+rule nearest_prototype:
+    input:
+        data="results/{dataset}/data.npz",
+        prototypes="results/{dataset}/prototypes/{subset}.npz",
+    output:
+        "results/{dataset}/{subset}/nearest_prototype.tsv",
+    params:
+        metrics=nearest_prototype_metrics,
+    log:
+        "logs/nearest_prototype/{dataset}_{subset}.log",
+    benchmark:
+        "benchmarks/nearest_prototype/{dataset}_{subset}.tsv"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    conda:
+        "../../envs/mic.yaml"
+    script:
+        "../scripts/nearest_prototype.py"

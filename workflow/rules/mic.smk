@@ -1,0 +1,67 @@
+# The method: per-class generators and inverse classification.
+
+# One training job trains all class generators of one (dataset, subset, replicate, noise) setting
+# together: batched on one core they cost little more than one generator, while 540 separate
+# processes would each pay torch's start-up. Each class still gets its own checkpoint file, so the
+# rule is written once per data set (its outputs depend on the data set's classes).
+for _dataset in DATASETS:
+
+    rule:
+        name:
+            f"train_generators_{_dataset}"
+        input:
+            f"results/{_dataset}/prototypes/{{subset}}.npz",
+        output:
+            checkpoints=generator_checkpoints(_dataset),
+            training=generator_set_path(_dataset, "training.tsv"),
+            curves=generator_set_path(_dataset, "loss_curves.tsv"),
+        params:
+            dataset=_dataset,
+            classes=class_names(_dataset),
+            settings=dataset_config(_dataset)["generator"],
+            seed=config["seed"],
+            device=config["device"],
+        log:
+            f"logs/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.log",
+        benchmark:
+            f"benchmarks/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=60,
+            gpu=GPUS_PER_JOB,
+        conda:
+            "../../envs/mic.yaml"
+        script:
+            "../scripts/train_generators.py"
+
+
+rule inverse_classify:
+    input:
+        data="results/{dataset}/data.npz",
+        prototypes="results/{dataset}/prototypes/{subset}.npz",
+        checkpoints=generator_set_checkpoints,
+    output:
+        predictions=GENERATOR_SET + "/predictions.tsv",
+        summary=GENERATOR_SET + "/summary.tsv",
+        heatmap=GENERATOR_SET + "/heatmap.tsv",
+        reconstructions=GENERATOR_SET + "/reconstructions.npz",
+    params:
+        classes=dataset_classes,
+        generator=dataset_param("generator"),
+        settings=dataset_param("inverse"),
+        seed=config["seed"],
+        device=config["device"],
+    log:
+        "logs/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.log",
+    benchmark:
+        "benchmarks/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.tsv"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=GPUS_PER_JOB,
+    conda:
+        "../../envs/mic.yaml"
+    script:
+        "../scripts/inverse_classify.py"

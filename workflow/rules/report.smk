@@ -1,0 +1,75 @@
+# The report: every per-configuration result gathered into tidy tables, then one papermill notebook
+# that rebuilds the paper's tables, GLMs and figures beside the paper's printed numbers.
+
+
+include: "report_common.smk"
+
+
+rule collect_results:
+    input:
+        summary=mic_run_files("summary.tsv"),
+        heatmap=mic_run_files("heatmap.tsv"),
+        training=mic_run_files("training.tsv"),
+        loss_curves=mic_run_files("loss_curves.tsv"),
+        predictions=mic_run_files("predictions.tsv"),
+        baseline_summary=baseline_files("summary.tsv"),
+        baseline_history=baseline_files("history.tsv"),
+        nearest=expand("results/{dataset}/{subset}/nearest_prototype.tsv", dataset=DATASETS, subset=SUBSETS),
+    output:
+        **{name: f"results/tables/{name}.tsv" for name in REPORT_TABLES},
+        config="results/tables/config.yaml",
+    log:
+        "logs/collect_results/collect_results.log",
+    benchmark:
+        "benchmarks/collect_results/collect_results.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        mic_runs=mic_runs(),
+        baseline_runs=baseline_runs(),
+        nearest_runs=nearest_runs(),
+        config=config,
+    script:
+        "../scripts/collect_results.py"
+
+
+rule report:
+    input:
+        notebook=REPORT_NOTEBOOK,
+        paper=PAPER_RESULTS,
+        tables=expand("results/tables/{name}.tsv", name=REPORT_TABLES),
+        config="results/tables/config.yaml",
+        prototypes=expand("results/{dataset}/prototypes/{subset}.npz", dataset=DATASETS, subset=SUBSETS),
+        reconstructions=mic_run_files("reconstructions.npz"),
+    output:
+        report_figures(),
+        notebook="results/report/report.ipynb",
+        html=report(
+            "results/report/report.html",
+            caption="../report/report.rst",
+            category="Report",
+            labels={"file": "report.html"},
+        ),
+    log:
+        "logs/report/report.log",
+    benchmark:
+        "benchmarks/report/report.tsv"
+    conda:
+        "../../envs/report.yaml"
+    threads: 1
+    resources:
+        mem_mb=4000,
+    params:
+        tables_dir=tables_dir,
+        results_dir=results_dir,
+        figures_dir=figures_dir,
+        output_dir=output_dir,
+    shell:
+        "(papermill {input.notebook:q} {output.notebook:q} --kernel python3 --no-progress-bar"
+        " -p tables_dir {params.tables_dir:q} -p results_dir {params.results_dir:q}"
+        " -p config_path {input.config:q} -p paper_path {input.paper:q} -p figures_dir {params.figures_dir:q}"
+        " && jupyter nbconvert --to html --no-input {output.notebook:q} --output-dir {params.output_dir:q} --output report.html"
+        ") > {log:q} 2>&1"

@@ -1,0 +1,20 @@
+"""Every per-configuration result table of the run -> tidy tables under results/tables/ (see mic.report_tables)."""
+
+from mic import report_tables
+from mic.logs import log_to
+
+log = log_to(snakemake.log[0])
+inputs, params = snakemake.input, snakemake.params
+tables = report_tables.collect_results(
+    params.mic_runs,
+    {name: inputs[name] for name in ("summary", "heatmap", "training", "loss_curves", "predictions")},
+    params.baseline_runs,
+    {"summary": inputs.baseline_summary, "history": inputs.baseline_history},
+    params.nearest_runs,
+    inputs.nearest,
+)
+for name, table in tables.items():
+    log.info("%s: %d rows", name, len(table))
+report_tables.write_tables(
+    tables, {name: snakemake.output[name] for name in report_tables.TABLE_FILES}, params.config, snakemake.output.config
+)

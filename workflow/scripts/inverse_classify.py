@@ -1,0 +1,71 @@
+"""Every test sequence against every class module of one generator set: predictions, accuracy, figures' data."""
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mic.checkpoint import load_bank
+from mic.device import resolve_device
+from mic.inverse import InverseSettings, initial_vectors, inverse_classify, project
+from mic.io import save_npz, save_table
+from mic.logs import log_to
+from mic.preprocess import PreparedData
+from mic.prototypes import Prototypes
+from mic.results import heatmap_table, per_class_sample, prediction_table, summary_table
+from mic.seeding import derive_seed
+from mic.settings import from_config
+from mic.training import TrainSettings
+
+FIGURE7_PER_CLASS = 20  # samples per class in the paper's Figure 7
+FIGURE56_TARGETS = 4  # unseen targets shown for the first class's module (paper Figures 5, 6)
+
+log = log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+wc = snakemake.wildcards
+classes = snakemake.params.classes
+data = PreparedData.load(snakemake.input.data)
+device = resolve_device(snakemake.params.device)
+expected = from_config(
+    TrainSettings,
+    {**snakemake.params.generator, "noise_in": float(wc.noise_in), "noise_out": float(wc.noise_out)},
+    f"datasets.{wc.dataset}.generator",
+)
+bank = load_bank(snakemake.input.checkpoints, expected, output_size=data.sequences.shape[2], device=device)
+seed = derive_seed(snakemake.params.seed, "inverse", wc.dataset, wc.subset, wc.rep, wc.noise_in, wc.noise_out)
+settings = from_config(InverseSettings, {**snakemake.params.settings, "seed": seed}, f"datasets.{wc.dataset}.inverse")
+reported = sorted({0, settings.iterations})
+
+test_x, test_y = data.split("test")
+first_class = np.flatnonzero(test_y == 0)[:FIGURE56_TARGETS]
+log.info("%d test targets x %d modules x %d iterations on %s", len(test_y), len(classes), settings.iterations, device)
+result = inverse_classify(bank, torch.from_numpy(test_x), settings, keep=first_class.tolist())
+losses = result.losses.numpy()
+start = project(initial_vectors(len(test_y), len(classes), settings), dim=2).numpy()
+mixtures = {0: start, settings.iterations: result.mixtures.numpy()}
+predictions = prediction_table(losses, mixtures, test_y, data.test_index, classes)
+summary = summary_table(losses, reported, test_y, classes)
+log.info("accuracy by iterations: %s", summary[summary["class"] == "all"][["iterations", "accuracy"]].values.tolist())
+
+train_x, train_y = data.split("train")
+train_rows = per_class_sample(train_y, FIGURE7_PER_CLASS, seed)
+train_result = inverse_classify(bank, torch.from_numpy(train_x[train_rows]), settings)
+test_rows = per_class_sample(test_y, FIGURE7_PER_CLASS, seed)
+heatmap = pd.concat(
+    [
+        heatmap_table(train_result.final_losses.numpy(), train_y[train_rows], classes, "train"),
+        heatmap_table(result.final_losses.numpy()[test_rows], test_y[test_rows], classes, "test"),
+    ]
+)
+
+save_npz(
+    snakemake.output.reconstructions,
+    module=np.array(classes[0]),
+    prototypes=Prototypes.load(snakemake.input.prototypes).sequences[0],
+    targets=test_x[first_class],
+    reconstructions=result.reconstructions[:, 0].numpy() if len(first_class) else np.empty((0, *test_x.shape[1:])),
+    mixtures=result.mixtures[first_class, 0].numpy(),
+    target_sample=data.test_index[first_class],
+)
+save_table(snakemake.output.heatmap, heatmap)
+save_table(snakemake.output.predictions, predictions)
+save_table(snakemake.output.summary, summary)

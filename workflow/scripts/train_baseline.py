@@ -1,0 +1,54 @@
+"""Forward LSTM classifier on a prototype subset or the full training split, scored on the test split."""
+
+import numpy as np
+import pandas as pd
+import torch
+
+from mic.baseline import ForwardSettings, predict_forward, train_forward_classifier
+from mic.device import resolve_device
+from mic.evaluation import accuracy_table
+from mic.io import save_table, write_atomic
+from mic.logs import log_to
+from mic.preprocess import PreparedData
+from mic.prototypes import Prototypes
+from mic.seeding import derive_seed
+from mic.settings import from_config
+
+log = log_to(snakemake.log[0])
+torch.set_num_threads(snakemake.threads)
+wc = snakemake.wildcards
+data = PreparedData.load(snakemake.input.data)
+if wc.training_set == "full":
+    train_x, train_y = data.split("train")
+else:
+    prototypes = Prototypes.load(snakemake.input.prototypes)
+    train_x = prototypes.sequences.reshape(-1, *prototypes.sequences.shape[2:])
+    train_y = np.repeat(np.arange(len(prototypes.class_names)), prototypes.sequences.shape[1])
+
+# Shared settings, then those of the training set: "full" or the 4-per-class "prototypes" subsets.
+config = dict(snakemake.params.settings)
+per_set = {"full": config.pop("full"), "prototypes": config.pop("prototypes")}
+chosen = "full" if wc.training_set == "full" else "prototypes"
+settings = from_config(ForwardSettings, {**config, **per_set[chosen]}, f"datasets.{wc.dataset}.baseline")
+seed = derive_seed(snakemake.params.seed, "baseline", wc.dataset, wc.training_set, wc.rep)
+device = resolve_device(snakemake.params.device)
+log.info("training on %d sequences, %s, seed %d, device %s", len(train_x), settings, seed, device)
+result = train_forward_classifier(
+    train_x, train_y, len(data.class_names), settings, seed, device,
+    on_epoch=lambda epoch, metrics: log.info("epoch %d %s", epoch, metrics),
+)
+test_x, test_y = data.split("test")
+predicted = predict_forward(result, test_x, device)
+summary = accuracy_table(test_y, predicted, data.class_names)
+log.info("test accuracy %.4f", summary["accuracy"].iloc[0])
+
+write_atomic(snakemake.output.model, lambda tmp: torch.save(result.to_dict(), tmp))
+history = pd.DataFrame(result.history)
+history.insert(0, "epoch", np.arange(1, len(history) + 1))
+save_table(snakemake.output.history, history)
+names = np.array(data.class_names)
+save_table(
+    snakemake.output.predictions,
+    pd.DataFrame({"sample": data.test_index, "true_class": names[test_y], "predicted_class": names[predicted]}),
+)
+save_table(snakemake.output.summary, summary)
