@@ -13,8 +13,8 @@ validate(config, "workflow/schemas/config.schema.yaml")
 
 
 # Rule scripts import the mic package from this checkout, inside --use-conda envs and on cluster nodes too.
-os.environ["PYTHONPATH"] = os.pathsep.join(
-    p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p)
 )
 
 

@@ -60,7 +60,7 @@ def loop_pair(lstm: torch.nn.LSTM, lin: torch.nn.Linear, target: torch.Tensor, s
             v = b2 * v + (1 - b2) * grad * grad
             x = (x - s.learning_rate * m / (v.sqrt() + s.eps)).detach()
         inputs = inputs.detach()
-    return float(loss)
+    return float(loss.detach())
 
 
 def main() -> None:
@@ -71,6 +71,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--loop-pairs", type=int, default=10)
+    parser.add_argument("--backend", choices=["auto", "numba", "torch"], default="auto")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg = dict(CONFIGS[args.dataset])
@@ -81,10 +82,12 @@ def main() -> None:
     targets = targets_for(args.dataset, n, t, o)
     s = inverse.InverseSettings(iterations=args.iterations, chunk_size=args.chunk_size)
     print(f"{args.dataset}: {n} targets x {g} modules x {args.iterations} iterations, T={t}, H={h}, O={o}; "
-          f"torch threads=1; chunk {inverse._chunk_size(s, g)} targets")
+          f"torch threads=1; chunk {inverse._chunk_size(s, g, inverse._use_numba(bank, args.backend))} targets; "
+          f"backend {args.backend}")
 
+    inverse.inverse_classify(bank, targets[:2], inverse.InverseSettings(iterations=1), backend=args.backend)  # JIT warm-up
     start = time.perf_counter()
-    result = inverse.inverse_classify(bank, targets, s)
+    result = inverse.inverse_classify(bank, targets, s, backend=args.backend)
     batched = time.perf_counter() - start
     pair_steps = n * g * t * (args.iterations + 1)
     print(f"batched: {batched:.2f} s ({batched / pair_steps * 1e9:.0f} ns per target-module-step); "

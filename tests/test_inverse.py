@@ -58,26 +58,41 @@ def trained():
     return result.bank, protos
 
 
+@pytest.mark.parametrize("backend", ["torch", "numba"])
 @pytest.mark.parametrize("bias_correction", [False, True])
-def test_batched_equals_per_sample_loop(trained, bias_correction):
-    bank = trained[0].to(dtype=torch.float64)
+def test_batched_equals_per_sample_loop(trained, bias_correction, backend):
+    # torch engine in float64 (tight), numba CPU kernel in float32 (float32 tolerance)
+    bank = trained[0].to(dtype=torch.float64) if backend == "torch" else trained[0]
+    tol = dict(rtol=1e-5, atol=1e-7) if backend == "torch" else dict(rtol=2e-4, atol=2e-6)
     targets = torch.randn(4, T, O, dtype=torch.float64).cumsum(1) * 0.2
     s = inverse.InverseSettings(iterations=6, bias_correction=bias_correction, chunk_size=3)
-    result = inverse.inverse_classify(bank, targets, s)
+    result = inverse.inverse_classify(bank, targets, s, backend=backend)
     start = inverse.initial_vectors(4, 3, s)
     assert result.losses.shape == (7, 4, 3) and result.mixtures.shape == (4, 3, 4)
     for n in range(4):
         for g in range(3):
-            losses, mix = reference_inverse(bank, targets[n], g, start[n, g].double(), s)
-            torch.testing.assert_close(result.losses[:, n, g].double(), torch.tensor(losses, dtype=torch.float64), rtol=1e-5, atol=1e-7)
-            torch.testing.assert_close(result.mixtures[n, g].double(), mix, rtol=1e-5, atol=1e-6)
+            losses, mix = reference_inverse(bank.to(dtype=torch.float64), targets[n], g, start[n, g].double(), s)
+            torch.testing.assert_close(result.losses[:, n, g].double(), torch.tensor(losses, dtype=torch.float64), **tol)
+            torch.testing.assert_close(result.mixtures[n, g].double(), mix, **tol)
 
 
-def test_zero_iterations_is_the_uniform_start(trained):
+def test_backends_agree(trained):
+    bank, protos = trained
+    targets = protos.reshape(12, T, O) + 0.05 * torch.randn(12, T, O, generator=torch.Generator().manual_seed(1))
+    s = inverse.InverseSettings(iterations=10, seed=4)
+    a = inverse.inverse_classify(bank, targets, s, backend="numba", keep=[3])
+    b = inverse.inverse_classify(bank, targets, s, backend="torch", keep=[3])
+    torch.testing.assert_close(a.losses, b.losses, rtol=1e-3, atol=1e-6)
+    torch.testing.assert_close(a.mixtures, b.mixtures, rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(a.reconstructions, b.reconstructions, rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_zero_iterations_is_the_uniform_start(trained, backend):
     bank, protos = trained
     targets = protos[1]
     s = inverse.InverseSettings(iterations=0, seed=3)
-    result = inverse.inverse_classify(bank, targets, s)
+    result = inverse.inverse_classify(bank, targets, s, backend=backend)
     start = inverse.project(inverse.initial_vectors(4, 3, s), dim=2)
     assert ((start > 0.24) & (start < 0.26)).all()
     y = gen.generate(bank, start.transpose(0, 1), T)  # [G, N, T, O]
@@ -86,10 +101,11 @@ def test_zero_iterations_is_the_uniform_start(trained):
     torch.testing.assert_close(result.mixtures, start)
 
 
-def test_recovers_the_one_hot_of_a_training_prototype(trained):
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_recovers_the_one_hot_of_a_training_prototype(trained, backend):
     bank, protos = trained
     targets = protos.reshape(12, T, O)
-    result = inverse.inverse_classify(bank, targets, inverse.InverseSettings(), keep=[0, 7])
+    result = inverse.inverse_classify(bank, targets, inverse.InverseSettings(), keep=[0, 7], backend=backend)
     own = result.mixtures[torch.arange(12), torch.arange(12) // 4]  # each target's own module
     assert torch.equal(own.argmax(1), torch.arange(12) % 4)
     assert torch.equal(result.predictions(), torch.arange(12) // 4)
@@ -99,11 +115,12 @@ def test_recovers_the_one_hot_of_a_training_prototype(trained):
     torch.testing.assert_close(result.reconstructions, again, rtol=1e-4, atol=1e-5)
 
 
-def test_chunking_does_not_change_results(trained):
+@pytest.mark.parametrize("backend", ["torch", "numba"])
+def test_chunking_does_not_change_results(trained, backend):
     bank, protos = trained
     targets = protos.reshape(12, T, O)
-    a = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5, chunk_size=5))
-    b = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5))
+    a = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5, chunk_size=5), backend=backend)
+    b = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5), backend=backend)
     torch.testing.assert_close(a.losses, b.losses, rtol=1e-4, atol=1e-6)
     torch.testing.assert_close(a.mixtures, b.mixtures, rtol=1e-4, atol=1e-6)
 

@@ -54,11 +54,11 @@ def test_split_is_stratified_and_reproducible() -> None:
     raw = toy(n_per_class=20, classes=3)
     settings = PreprocessSettings(test_fraction=0.25, split_seed=7)
     a, b = preprocess(raw, settings), preprocess(raw, settings)
-    np.testing.assert_array_equal(a.test_index, b.test_index)
+    np.testing.assert_array_equal(a.source_index[a.test_index], b.source_index[b.test_index])
     assert np.bincount(a.labels[a.test_index]).tolist() == [5, 5, 5]
-    assert not set(a.train_index) & set(a.test_index)
+    assert not set(a.source_index[a.train_index]) & set(a.source_index[a.test_index])
     c = preprocess(raw, PreprocessSettings(test_fraction=0.25, split_seed=8))
-    assert not np.array_equal(a.test_index, c.test_index)
+    assert not np.array_equal(a.source_index[a.test_index], c.source_index[c.test_index])
 
 
 def test_too_few_training_samples_names_the_class() -> None:

@@ -20,7 +20,7 @@ def prepared(sequences: np.ndarray, labels: np.ndarray) -> PreparedData:
     rows = np.arange(n)
     return PreparedData(
         sequences.astype(np.float32), labels, [f"c{k}" for k in range(labels.max() + 1)],
-        rows[: n - 2], rows[n - 2 :], np.zeros(1), np.ones(1),
+        rows[: n - 2], rows[n - 2 :], np.zeros(1), np.ones(1), rows,
     )
 
 

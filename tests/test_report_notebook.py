@@ -93,7 +93,7 @@ def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) ->
         is_test = np.tile(np.r_[np.zeros(per_class, bool), np.ones(test_per_class, bool)], len(classes))
         rows = np.arange(len(labels))
         data = PreparedData(
-            sequences, labels, classes, rows[~is_test], rows[is_test], np.zeros(shape[1]), np.ones(shape[1])
+            sequences, labels, classes, rows[~is_test], rows[is_test], np.zeros(shape[1]), np.ones(shape[1]), rows
         )
         data.save(root / f"results/{dataset}/data.npz")
         for subset in config["subsets"]:

@@ -1,22 +1,27 @@
-"""The real rules, run by Snakemake on slices of the real data (tests/config/config.yaml)."""
+"""The real rules, run by Snakemake on slices of the real data (tests/config/config.yaml), end to end."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
+import nbformat
 import numpy as np
+import pandas as pd
 import pytest
 
+from mic.checkpoint import load_checkpoint
 from mic.preprocess import PreparedData
 from mic.prototypes import Prototypes
-from workflow_runner import TEST_CONFIG, snakemake
+from workflow_runner import TEST_CONFIG, load_test_config, snakemake
 
 pytestmark = pytest.mark.integration
+CONFIG = load_test_config()
 
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory) -> Path:
-    """Run the whole test configuration once; the tests below read its outputs."""
+    """Run the whole test configuration once, report included; the tests below read its outputs."""
     workdir = tmp_path_factory.mktemp("workflow")
     result = snakemake(workdir, TEST_CONFIG, "--cores", "2")
     assert result.returncode == 0, result.stderr[-5000:]
@@ -40,6 +45,57 @@ def test_prototypes_and_figures(run: Path, dataset: str, subset: str) -> None:
     assert (run / f"results/{dataset}/prototypes/{subset}.png").stat().st_size > 1000
 
 
+def test_every_generator_has_its_checkpoint(run: Path) -> None:
+    for dataset, spec in CONFIG["datasets"].items():
+        for subset, grid in spec["noise"].items():
+            for noise_in in grid["input"]:
+                for noise_out in grid["output"]:
+                    folder = run / f"results/{dataset}/{subset}/rep0/in{noise_in:g}_out{noise_out:g}"
+                    for name in spec["preprocess"]["classes"]:
+                        ckpt = load_checkpoint(folder / "generators" / f"{name}.pt")
+                        assert ckpt.settings.noise_in == noise_in and ckpt.settings.noise_out == noise_out
+                        assert ckpt.extra["class"] == name and ckpt.device == "cpu"
+
+
+def test_inverse_classification_tables(run: Path) -> None:
+    folder = run / "results/characters/clustered/rep0/in0_out0"
+    predictions = pd.read_csv(folder / "predictions.tsv", sep="\t")
+    iterations = CONFIG["datasets"]["characters"]["inverse"]["iterations"]
+    assert sorted(predictions["iterations"].unique()) == [0, iterations]
+    assert len(predictions) == 2 * 3 * CONFIG["datasets"]["characters"]["preprocess"]["test_per_class"]
+    summary = pd.read_csv(folder / "summary.tsv", sep="\t")
+    overall = summary[summary["class"] == "all"]
+    assert overall["accuracy"].between(0, 1).all() and (overall["mse"] > 0).all()
+    heatmap = pd.read_csv(folder / "heatmap.tsv", sep="\t")
+    assert set(heatmap["split"]) == {"train", "test"} and len(heatmap) == 2 * 3 * 3
+
+
+def test_baselines(run: Path) -> None:
+    for training_set in ["clustered", "random", "full"]:
+        summary = pd.read_csv(run / f"results/mnist/baseline/{training_set}/rep0/summary.tsv", sep="\t")
+        assert summary["class"].iloc[0] == "all" and 0 <= summary["accuracy"].iloc[0] <= 1
+    nearest = pd.read_csv(run / "results/characters/clustered/nearest_prototype.tsv", sep="\t")
+    assert set(nearest["metric"]) == {"euclidean", "dtw"}
+
+
+def test_report_renders_without_errors_or_warnings(run: Path) -> None:
+    notebook = nbformat.read(run / "results/report/report.ipynb", as_version=4)
+    outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
+    assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
+    html = (run / "results/report/report.html").read_text()
+    assert "Table 1" in html and "Table 13" in html
+
+
 def test_rerun_has_nothing_to_do(run: Path) -> None:
     result = snakemake(run, TEST_CONFIG, "-n")
     assert result.returncode == 0 and "Nothing to be done" in result.stdout + result.stderr
+
+
+def test_deleting_one_checkpoint_retrains_only_its_generator_set(run: Path) -> None:
+    folder = run / "results/characters/clustered/rep0/in0.1_out0/generators"
+    os.remove(folder / "b.pt")
+    plan = snakemake(run, TEST_CONFIG, "-n", "--quiet", "rules")
+    assert plan.returncode == 0, plan.stderr
+    text = plan.stdout + plan.stderr
+    assert "train_generators_characters" in text and "train_generators_mnist" not in text
+    assert "preprocess" not in text and "train_baseline" not in text

@@ -41,6 +41,7 @@ class PreparedData:
     test_index: np.ndarray
     channel_mean: np.ndarray  # [C]; zeros when not standardised
     channel_std: np.ndarray  # [C]; ones when not standardised
+    source_index: np.ndarray  # [N] row of each sequence in the raw source file
     params: dict = field(default_factory=dict)
 
     def split(self, name: str) -> tuple[np.ndarray, np.ndarray]:
@@ -60,6 +61,7 @@ class PreparedData:
             test_index=self.test_index,
             channel_mean=self.channel_mean,
             channel_std=self.channel_std,
+            source_index=self.source_index,
             params=np.array(json.dumps(self.params, sort_keys=True)),
         )
 
@@ -75,6 +77,7 @@ class PreparedData:
                 test_index=archive["test_index"],
                 channel_mean=archive["channel_mean"],
                 channel_std=archive["channel_std"],
+                source_index=archive["source_index"],
                 params=json.loads(str(archive["params"])),
             )
 
@@ -162,6 +165,10 @@ def preprocess(raw: RawDataset, settings: PreprocessSettings, source: str = "dat
     train = subsample_per_class(train, labels, settings.train_per_class, settings.split_seed)
     test = subsample_per_class(test, labels, settings.test_per_class, settings.split_seed + 1)
     check_enough_training(labels, train, class_names, source)
+    # Keep only the rows a split uses (subsampling may leave most of a large source unused).
+    used = np.concatenate([train, test])
+    sequences, labels, source_index = sequences[used], labels[used], rows[used]
+    train, test = np.arange(len(train)), np.arange(len(train), len(used))
 
     channels = sequences.shape[2]
     mean, std = np.zeros(channels), np.ones(channels)
@@ -179,4 +186,4 @@ def preprocess(raw: RawDataset, settings: PreprocessSettings, source: str = "dat
         "n_test": int(len(test)),
     }
     params = json.loads(json.dumps(params))
-    return PreparedData(sequences.astype(np.float32), labels, class_names, train, test, mean, std, params)
+    return PreparedData(sequences.astype(np.float32), labels, class_names, train, test, mean, std, source_index, params)

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from sklearn.cluster import KMeans
-from tslearn.metrics import cdist_dtw, dtw_path
 
 from mic.io import save_npz
 from mic.preprocess import PROTOTYPES_PER_CLASS, PreparedData
@@ -59,6 +58,8 @@ class Prototypes:
 def distances(series: np.ndarray, centers: np.ndarray, metric: str) -> np.ndarray:
     """[N, K] distances between sequences [N, T, C] and centers [K, T, C]."""
     if metric == "dtw":
+        from tslearn.metrics import cdist_dtw  # imported here: tslearn pulls in torch, slow to start
+
         # be="numpy" matters: without it tslearn formats each array as a string to pick a backend.
         return cdist_dtw(series.astype(np.float64), centers.astype(np.float64), be="numpy")
     if metric == "euclidean":
@@ -69,6 +70,8 @@ def distances(series: np.ndarray, centers: np.ndarray, metric: str) -> np.ndarra
 
 def dtw_barycenter(series: np.ndarray, start: np.ndarray, iterations: int) -> np.ndarray:
     """DTW barycenter averaging (Petitjean 2011): each step averages the points aligned to each index."""
+    from tslearn.metrics import dtw_path
+
     barycenter = start.astype(np.float64)
     for _ in range(iterations):
         sums = np.zeros_like(barycenter)

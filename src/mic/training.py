@@ -187,7 +187,7 @@ _EXP_LO, _EXP_HI = _F(-87.0), _F(88.0)
 
 
 @numba.njit(inline="always")
-def _exp(x):  # pragma: no cover - compiled
+def fast_exp(x):  # pragma: no cover - compiled
     """float32 exp (Cephes expf): 2^n * p(r), r = x - n ln2, branch-free so loops vectorise."""
     p0, p1, p2, p3, p4, p5 = _EXP_POLY
     x = x if x > _EXP_LO else _EXP_LO
@@ -198,7 +198,7 @@ def _exp(x):  # pragma: no cover - compiled
     return p * _int_bits_as_f32((np.int32(n) + np.int32(127)) << np.int32(23))
 
 
-@numba.njit(cache=True, error_model="numpy")
+@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})  # FMA only: keeps IEEE semantics otherwise
 def _fused_step(w_in, w_rec, w_hh, bias, w_out, b_out, x0, target, scale,
                 d_w_ih, d_w_hh, d_b, d_w_out, d_b_out, sq,
                 gates, cell, tcell, hid, d_y, z, dz, dh, dc):  # pragma: no cover - compiled
@@ -235,14 +235,14 @@ def _fused_step(w_in, w_rec, w_hh, bias, w_out, b_out, x0, target, scale,
                         z[r, q] += w_rec[k, r, q] * hid[t, k, q]
         for r in range(h4):
             for q in range(n_l):
-                gates[t, r, q] = one / (one + _exp(-z[r, q]))
+                gates[t, r, q] = one / (one + fast_exp(-z[r, q]))
         for k in range(h):
             for q in range(n_l):
                 gg = two * gates[t, 2 * h + k, q] - one
                 gates[t, 2 * h + k, q] = gg
                 c = gates[t, h + k, q] * cell[t, k, q] + gates[t, k, q] * gg
                 cell[t + 1, k, q] = c
-                tc = two / (one + _exp(-two * c)) - one
+                tc = two / (one + fast_exp(-two * c)) - one
                 tcell[t, k, q] = tc
                 hid[t + 1, k, q] = gates[t, 3 * h + k, q] * tc
         for o in range(n_o):

@@ -10,21 +10,21 @@ rule train_baseline:
         predictions="results/{dataset}/baseline/{training_set}/rep{rep}/predictions.tsv",
         history="results/{dataset}/baseline/{training_set}/rep{rep}/history.tsv",
         model="results/{dataset}/baseline/{training_set}/rep{rep}/model.pt",
-    params:
-        settings=dataset_param("baseline"),
-        seed=config["seed"],
-        device=config["device"],
     log:
         "logs/train_baseline/{dataset}/{training_set}_rep{rep}.log",
     benchmark:
         "benchmarks/train_baseline/{dataset}/{training_set}_rep{rep}.tsv"
+    conda:
+        "../../envs/mic.yaml"
     threads: 2
     resources:
         mem_mb=6000,
         runtime=120,
         gpu=GPUS_PER_JOB,
-    conda:
-        "../../envs/mic.yaml"
+    params:
+        settings=dataset_param("baseline"),
+        seed=config["seed"],
+        device=config["device"],
     script:
         "../scripts/train_baseline.py"
 
@@ -35,16 +35,16 @@ rule nearest_prototype:
         prototypes="results/{dataset}/prototypes/{subset}.npz",
     output:
         "results/{dataset}/{subset}/nearest_prototype.tsv",
-    params:
-        metrics=nearest_prototype_metrics,
     log:
         "logs/nearest_prototype/{dataset}_{subset}.log",
     benchmark:
         "benchmarks/nearest_prototype/{dataset}_{subset}.tsv"
+    conda:
+        "../../envs/mic.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        "../../envs/mic.yaml"
+    params:
+        metrics=nearest_prototype_metrics,
     script:
         "../scripts/nearest_prototype.py"

@@ -102,7 +102,7 @@ GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 
 def generator_set_path(dataset, name):
     """A file of one generator set of `dataset`, the other wildcards left open."""
-    return GENERATOR_SET.replace("{dataset}", dataset) + "/" + name
+    return os.path.join(GENERATOR_SET.replace("{dataset}", dataset), name)
 
 
 def file_name(class_name):
@@ -112,9 +112,9 @@ def file_name(class_name):
 
 def generator_checkpoints(dataset, **wildcards):
     """Per-class checkpoints of one generator set; wildcards not given stay open for the rule."""
-    pattern = GENERATOR_SET.replace("{dataset}", dataset) + "/generators/{cls}.pt"
+    pattern = generator_set_path(dataset, os.path.join("generators", "{cls}.pt"))
     for key, value in wildcards.items():
-        pattern = pattern.replace("{" + key + "}", str(value))
+        pattern = pattern.replace(f"{{{key}}}", str(value))
     return [pattern.replace("{cls}", file_name(c)) for c in class_names(dataset)]
 
 
@@ -172,9 +172,7 @@ def prepared_targets():
 
 def mic_targets():
     return [
-        path
-        for dataset in DATASETS
-        for path in generator_sets(dataset, GENERATOR_SET + "/summary.tsv")
+        path for dataset in DATASETS for path in generator_sets(dataset, os.path.join(GENERATOR_SET, "summary.tsv"))
     ]
 
 

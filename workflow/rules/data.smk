@@ -5,14 +5,14 @@ rule download_character_trajectories:
     output:
         "resources/character_trajectories/mixout.mat",
         provenance="resources/character_trajectories/provenance.json",
+    log:
+        "logs/download/character_trajectories.log",
+    conda:
+        "../../envs/mic.yaml"
+    threads: 1
     params:
         source="character_trajectories",
         mirror=data_mirror(),
-    log:
-        "logs/download/character_trajectories.log",
-    threads: 1
-    conda:
-        "../../envs/mic.yaml"
     script:
         "../scripts/download.py"
 
@@ -21,14 +21,14 @@ rule download_mnist:
     output:
         expand("resources/mnist/{name}", name=RAW_FILES["mnist"]),
         provenance="resources/mnist/provenance.json",
+    log:
+        "logs/download/mnist.log",
+    conda:
+        "../../envs/mic.yaml"
+    threads: 1
     params:
         source="mnist",
         mirror=data_mirror(),
-    log:
-        "logs/download/mnist.log",
-    threads: 1
-    conda:
-        "../../envs/mic.yaml"
     script:
         "../scripts/download.py"
 
@@ -38,18 +38,18 @@ rule preprocess:
         raw_inputs,
     output:
         "results/{dataset}/data.npz",
-    params:
-        source=dataset_param("source"),
-        settings=dataset_param("preprocess"),
     log:
         "logs/preprocess/{dataset}.log",
     benchmark:
         "benchmarks/preprocess/{dataset}.tsv"
+    conda:
+        "../../envs/mic.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        "../../envs/mic.yaml"
+    params:
+        source=dataset_param("source"),
+        settings=dataset_param("preprocess"),
     script:
         "../scripts/preprocess.py"
 
@@ -60,17 +60,17 @@ rule select_prototypes:
     output:
         prototypes="results/{dataset}/prototypes/{subset}.npz",
         figure="results/{dataset}/prototypes/{subset}.png",
-    params:
-        settings=dataset_param("prototypes"),
-        plot_style=dataset_param("plot_style"),
     log:
         "logs/select_prototypes/{dataset}_{subset}.log",
     benchmark:
         "benchmarks/select_prototypes/{dataset}_{subset}.tsv"
+    conda:
+        "../../envs/mic.yaml"
     threads: 1
     resources:
         mem_mb=4000,
-    conda:
-        "../../envs/mic.yaml"
+    params:
+        settings=dataset_param("prototypes"),
+        plot_style=dataset_param("plot_style"),
     script:
         "../scripts/select_prototypes.py"

@@ -15,23 +15,23 @@ for _dataset in DATASETS:
             checkpoints=generator_checkpoints(_dataset),
             training=generator_set_path(_dataset, "training.tsv"),
             curves=generator_set_path(_dataset, "loss_curves.tsv"),
+        log:
+            f"logs/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.log",
+        benchmark:
+            f"benchmarks/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.tsv"
+        conda:
+            "../../envs/mic.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=60,
+            gpu=GPUS_PER_JOB,
         params:
             dataset=_dataset,
             classes=class_names(_dataset),
             settings=dataset_config(_dataset)["generator"],
             seed=config["seed"],
             device=config["device"],
-        log:
-            f"logs/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.log",
-        benchmark:
-            f"benchmarks/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.tsv"
-        threads: 1
-        resources:
-            mem_mb=2000,
-            runtime=60,
-            gpu=GPUS_PER_JOB,
-        conda:
-            "../../envs/mic.yaml"
         script:
             "../scripts/train_generators.py"
 
@@ -42,26 +42,26 @@ rule inverse_classify:
         prototypes="results/{dataset}/prototypes/{subset}.npz",
         checkpoints=generator_set_checkpoints,
     output:
-        predictions=GENERATOR_SET + "/predictions.tsv",
-        summary=GENERATOR_SET + "/summary.tsv",
-        heatmap=GENERATOR_SET + "/heatmap.tsv",
-        reconstructions=GENERATOR_SET + "/reconstructions.npz",
+        predictions="results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}/predictions.tsv",
+        summary="results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}/summary.tsv",
+        heatmap="results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}/heatmap.tsv",
+        reconstructions="results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}/reconstructions.npz",
+    log:
+        "logs/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.log",
+    benchmark:
+        "benchmarks/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.tsv"
+    conda:
+        "../../envs/mic.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=60,
+        gpu=GPUS_PER_JOB,
     params:
         classes=dataset_classes,
         generator=dataset_param("generator"),
         settings=dataset_param("inverse"),
         seed=config["seed"],
         device=config["device"],
-    log:
-        "logs/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.log",
-    benchmark:
-        "benchmarks/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.tsv"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=60,
-        gpu=GPUS_PER_JOB,
-    conda:
-        "../../envs/mic.yaml"
     script:
         "../scripts/inverse_classify.py"
