@@ -85,7 +85,8 @@ def main() -> None:
           f"torch threads=1; chunk {inverse._chunk_size(s, g, inverse._use_numba(bank, args.backend))} targets; "
           f"backend {args.backend}")
 
-    inverse.inverse_classify(bank, targets[:2], inverse.InverseSettings(iterations=1), backend=args.backend)  # JIT warm-up
+    warm_up = inverse.InverseSettings(iterations=1)
+    inverse.inverse_classify(bank, targets[:2], warm_up, backend=args.backend)  # compile (or load) the kernel
     start = time.perf_counter()
     result = inverse.inverse_classify(bank, targets, s, backend=args.backend)
     batched = time.perf_counter() - start

@@ -123,14 +123,17 @@ def main() -> None:
     if args.prototypes_per_step:
         settings = dataclasses.replace(settings, prototypes_per_step=args.prototypes_per_step)
     seeds = [args.seed] + list(range(args.seed + 1, args.seed + args.bank))
-    training.train_generators(protos[:1, :, :8], training.TrainSettings(hidden_size=HIDDEN, episodes=8), [0])  # JIT warm-up
+    warm_up = training.TrainSettings(hidden_size=HIDDEN, episodes=8)
+    training.train_generators(protos[:1, :, :8], warm_up, [0])  # compile (or load) the numba kernels
     result = training.train_generators(protos, settings, seeds)
     per_gen = result.seconds / args.bank
-    print(f"project (bank of {args.bank} generators trained together, {settings.prototypes_per_step} prototype(s)/step, "
+    print(f"project (bank of {args.bank} generators trained together, "
+          f"{settings.prototypes_per_step} prototype(s)/step, "
           f"{settings.steps} steps, lr schedule {settings.lr_schedule}): {result.seconds:.1f} s for the bank, "
           f"{per_gen:.2f} s per generator (bank time / {args.bank})")
     print(f"project train MSE of the kept weights: generator 0 {result.clean_loss[0]:.4f}; "
-          f"bank mean {result.clean_loss.mean():.4f} (min {result.clean_loss.min():.4f}, max {result.clean_loss.max():.4f})")
+          f"bank mean {result.clean_loss.mean():.4f}, median {result.clean_loss.median():.4f} "
+          f"(min {result.clean_loss.min():.4f}, max {result.clean_loss.max():.4f})")
     print(f"ratio: {ref_s / per_gen:.2f}")
 
 

@@ -25,6 +25,8 @@ def with_change(path: list[str], value) -> dict:
         (["datasets", "mnist", "noise", "clustered", "input"], [0, -0.1], "-0.1"),
         (["datasets", "characters", "generator", "hidden_size"], "ten", "ten"),
         (["device"], "tpu", "tpu"),
+        (["datasets", "characters", "generator", "episode"], 400, "episode"),
+        (["datasets", "mnist", "inverse", "learning_rate"], -1, "-1"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, path, value, message) -> None:

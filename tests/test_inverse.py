@@ -72,7 +72,8 @@ def test_batched_equals_per_sample_loop(trained, bias_correction, backend):
     for n in range(4):
         for g in range(3):
             losses, mix = reference_inverse(bank.to(dtype=torch.float64), targets[n], g, start[n, g].double(), s)
-            torch.testing.assert_close(result.losses[:, n, g].double(), torch.tensor(losses, dtype=torch.float64), **tol)
+            want = torch.tensor(losses, dtype=torch.float64)
+            torch.testing.assert_close(result.losses[:, n, g].double(), want, **tol)
             torch.testing.assert_close(result.mixtures[n, g].double(), mix, **tol)
 
 

@@ -104,7 +104,8 @@ def _read(path: Path) -> dict:
     if missing:
         raise CheckpointError(path, f"missing keys {missing}")
     if payload["format"] != FORMAT or payload["version"] != VERSION:
-        raise CheckpointError(path, f"format {payload['format']!r} v{payload['version']}, expected {FORMAT!r} v{VERSION}")
+        raise CheckpointError(path, f"format {payload['format']!r} v{payload['version']}, "
+                                    f"expected {FORMAT!r} v{VERSION}")
     return payload
 
 
@@ -136,7 +137,8 @@ def _state(path: Path, payload: dict, settings: TrainSettings, output_size: int 
         t = state[name]
         if not isinstance(t, Tensor) or tuple(t.shape) != shape:
             got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
-            raise CheckpointError(path, f"{name} has shape {got}, expected {shape} (hidden_size {settings.hidden_size})")
+            raise CheckpointError(path, f"{name} has shape {got}, expected {shape} "
+                                        f"(hidden_size {settings.hidden_size})")
         if not t.is_floating_point() or not bool(torch.isfinite(t).all()):
             raise CheckpointError(path, f"{name} is not a finite floating-point tensor")
     return {name: state[name].float() for name in gen.PARAM_NAMES}

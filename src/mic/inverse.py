@@ -54,7 +54,7 @@ class InverseSettings:
     init_low: float = 0.245
     init_high: float = 0.255
     seed: int = 0
-    chunk_size: int | None = None  # targets per chunk; None: about 4096 (target, module) pairs
+    chunk_size: int | None = None  # targets per chunk; None: 64 (CPU kernel) / ~4096 pairs (torch)
 
     def __post_init__(self) -> None:
         if self.iterations < 0:
@@ -216,7 +216,7 @@ def _invert_module(w_in, w_rec, w_hh_t, bias, w_out, w_out_t, b_out, target, x, 
                 xj = xj if xj < one else one
                 x[j, q] = xj
                 total += xj
-            total = total if total > _F(1e-37) else _F(1e-37)
+            total = total if total > _F(1.1754944e-38) else _F(1.1754944e-38)  # float32 tiny, as project()
             for j in range(n_i):
                 x[j, q] = x[j, q] / total
         # forward
@@ -303,7 +303,10 @@ def _invert_module(w_in, w_rec, w_hh_t, bias, w_out, w_out_t, b_out, target, x, 
 
 def _run_chunk_numba(bank: GeneratorBank, targets: Tensor, start: Tensor, settings: InverseSettings,
                      scratch: dict) -> tuple[Tensor, Tensor, Tensor]:
-    """CPU kernel for one chunk: targets [B, T, O], start [B, G, 4] -> (losses [K+1, B, G], mixtures, y [T, G, O, B])."""
+    """CPU kernel for one chunk: targets [B, T, O], start vectors [B, G, 4].
+
+    Returns losses [K+1, B, G], final mixtures [B, G, 4] and final outputs [T, G, O, B].
+    """
     b, steps, o_size = targets.shape
     g, h = bank.num_generators, bank.hidden_size
     h4 = 4 * h
@@ -327,8 +330,8 @@ def _run_chunk_numba(bank: GeneratorBank, targets: Tensor, start: Tensor, settin
     y = np.empty((g, steps, o_size, b), np.float32)
     b1, b2 = settings.betas
     for m_idx in range(g):
-        _invert_module(w_in[m_idx], w_rec[m_idx], w_hh_t[m_idx], bias[m_idx], w_out[m_idx], w_out_t[m_idx], b_out[m_idx],
-                       target,
+        _invert_module(w_in[m_idx], w_rec[m_idx], w_hh_t[m_idx], bias[m_idx], w_out[m_idx], w_out_t[m_idx],
+                       b_out[m_idx], target,
                        x[m_idx], settings.iterations, settings.learning_rate, b1, b2, settings.eps,
                        settings.bias_correction, losses[m_idx], y[m_idx], *scratch["arrays"])
     return (torch.from_numpy(losses).permute(1, 2, 0), torch.from_numpy(x).permute(2, 0, 1),

@@ -14,8 +14,8 @@
 #           (up to $MIC_SLURM_UNTIL), re-making nothing that finished before; every job was a SLURM
 #           job and COMPLETED, none asked for a GPU, training ran as a group job; then a dry run
 #           has nothing to do.
-#   gpu     with `device: cuda`, each generator group job asks sbatch for exactly one GPU, which
-#           this GPU-less node rejects at once.
+#   gpu     with `device: cuda`, each generator group job asks sbatch for exactly one GPU (of the
+#           type set by the profile's gpu_model opt-in, if given), which this GPU-less node refuses.
 # Environment: MIC_DATA_MIRROR (default ../shared/data); MIC_SLURM_DATASETS (default: mnist, the
 # data sets of tests/config/config.yaml to run); MIC_SLURM_UNTIL (default: inverse_classify; empty:
 # the whole workflow); MIC_SLURM_PHASE_TIMEOUT (s, default 420); MIC_SLURM_KEEP=1 keeps the scratch.
@@ -27,8 +27,8 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 HERE="$REPO/tests/slurm"
 MIC_DATA_MIRROR=$(cd "${MIC_DATA_MIRROR:-$REPO/../shared/data}" && pwd)
 export MIC_DATA_MIRROR
-DATASETS=${MIC_SLURM_DATASETS:-mnist}
-UNTIL=${MIC_SLURM_UNTIL-inverse_classify}
+read -r -a DATASETS <<<"${MIC_SLURM_DATASETS:-mnist}"
+read -r -a UNTIL <<<"${MIC_SLURM_UNTIL-inverse_classify}"
 PHASE_TIMEOUT=${MIC_SLURM_PHASE_TIMEOUT:-420}
 SLURM_CONF_PATH=/etc/slurm/slurm.conf
 MARKER="# written by mic tests/slurm/run.sh"
@@ -163,7 +163,7 @@ done
 log "cluster up: node localhost idle, smoke job $job completed"
 
 # ---------------------------------------------------------------- the workflow through the profile
-python3 - "$REPO/tests/config/config.yaml" "$WORK/config.yaml" $DATASETS <<'EOF'
+python3 - "$REPO/tests/config/config.yaml" "$WORK/config.yaml" "${DATASETS[@]}" <<'EOF'
 import sys, yaml
 source, target, *keep = sys.argv[1:]
 config = yaml.safe_load(open(source))
@@ -173,10 +173,10 @@ if unknown:
 config["datasets"] = {name: config["datasets"][name] for name in keep}
 yaml.safe_dump(config, open(target, "w"), sort_keys=False)
 EOF
-train_rules=""
-for dataset in $DATASETS; do train_rules="$train_rules train_generators_$dataset"; done
+train_rules=()
+for dataset in "${DATASETS[@]}"; do train_rules+=("train_generators_$dataset"); done
 until_args=()
-[ -z "$UNTIL" ] || until_args=(--until $UNTIL)
+[ "${#UNTIL[@]}" = 0 ] || until_args=(--until "${UNTIL[@]}")
 
 # The README's command from the repository root, plus the test layer, a scratch workdir and config.
 smk() {
@@ -190,7 +190,9 @@ smk() {
   CHILD=$!
   wait "$CHILD" || status=$?
   CHILD=""
-  [ "$status" != 124 ] && [ "$status" != 137 ] || fail "phase $name did not end in ${PHASE_TIMEOUT} s ($WORK/$name.log)"
+  if [ "$status" = 124 ] || [ "$status" = 137 ]; then
+    fail "phase $name did not end in ${PHASE_TIMEOUT} s ($WORK/$name.log)"
+  fi
   return "$status"
 }
 show() { tail -40 "$WORK/$1.log" >&2; }
@@ -204,8 +206,8 @@ finished_files() { find "$RUN/resources" "$RUN/results" -type f | sort | xargs s
 
 # oom: SLURM kills generator training on every attempt (10 MB a member: at once, while starting).
 oom=()
-for rule in $train_rules; do oom+=("$rule:mem_mb=10"); done
-smk oom --until $train_rules --set-resources "${oom[@]}" && { show oom; fail "phase oom: training in 10 MB succeeded"; }
+for rule in "${train_rules[@]}"; do oom+=("$rule:mem_mb=10"); done
+smk oom --until "${train_rules[@]}" --set-resources "${oom[@]}" && { show oom; fail "phase oom: training in 10 MB succeeded"; }
 states=$(slurm_states oom)
 echo "$states" >&2
 n_fail=$(echo "$states" | awk '$2 == "FAILED" && $4 ~ /^rule_generators_/' | wc -l)
@@ -214,7 +216,7 @@ n_fail=$(echo "$states" | awk '$2 == "FAILED" && $4 ~ /^rule_generators_/' | wc 
 grep -rqs 'exceeded memory limit' "$RUN/logs/slurm" || { show oom; fail "phase oom: no out-of-memory kill in logs/slurm"; }
 left=$(find "$RUN/results" -path '*/generators/*' | wc -l)
 [ "$left" = 0 ] || fail "phase oom: the failed jobs left $left generator checkpoint(s) behind"
-[ -s "$RUN/results/${DATASETS%% *}/data.npz" ] || fail "phase oom: the jobs before training did not run"
+[ -s "$RUN/results/${DATASETS[0]}/data.npz" ] || fail "phase oom: the jobs before training did not run"
 finished_files >"$WORK/finished.before"
 log "phase oom: SLURM killed the generator job for its memory $n_fail times; no checkpoint left"
 
@@ -228,7 +230,7 @@ n_jobs=$(echo "$states" | grep -c . || true)
 [ "$(echo "$states" | awk '$3 != "N/A"' | wc -l)" = 0 ] || fail "phase run: a job asked for a GPU with device: cpu"
 echo "$states" | grep -q ' rule_generators_' || fail "phase run: training did not run as 'generators' group jobs"
 rules=$(job_stats run | paste -sd' ')
-for rule in $train_rules ${UNTIL:-inverse_classify}; do
+for rule in "${train_rules[@]}" "${UNTIL[@]}"; do
   [[ " $rules " == *" $rule "* ]] || fail "phase run did not run $rule (ran: $rules)"
 done
 cut -d' ' -f1 "$WORK/finished.before" | xargs stat -c '%n %Y' | cmp -s - "$WORK/finished.before" ||
@@ -237,11 +239,23 @@ smk noop "${until_args[@]}" --dry-run || { show noop; fail "dry run after phase 
 grep -q -e "Nothing to be done" -e '^total *0$' "$WORK/noop.log" || { show noop; fail "work left after phase run"; }
 log "phase run: $n_jobs SLURM jobs, all COMPLETED, no GPU asked; ran: $rules; then nothing left to do"
 
-# gpu: device: cuda -> --gpus=1 per generator group job; this node has no GPU, so sbatch says no.
-smk gpu --config device=cuda --forcerun $train_rules --until $train_rules --retries 0 --verbose &&
-  fail "phase gpu: a GPU job ran on a node without GPUs"
-grep -q -- '--gpus=1 ' "$WORK/gpu.log" || { show gpu; fail "phase gpu: no sbatch call with --gpus=1"; }
-! grep -q -- '--gpus=[02-9]' "$WORK/gpu.log" || fail "phase gpu: a job asked for other than one GPU"
-! grep -q 'submitted with SLURM jobid' "$WORK/gpu.log" || fail "phase gpu: sbatch accepted a GPU job on a node without GPUs"
-log "phase gpu: device: cuda puts --gpus=1 on each generator group job; sbatch rejects it here at once"
+# gpu: device: cuda -> --gpus=1 per generator group job (--gpus=<type>:1 with the profile's opt-in
+# gpu_model); this node has no GPU, so sbatch refuses the job at once and nothing runs.
+gpu_model=()
+for rule in "${train_rules[@]}"; do gpu_model+=("$rule:gpu_model=testgpu"); done
+for variant in gpu gpu_model; do
+  extra=()
+  expect="--gpus=1 "
+  if [ "$variant" = gpu_model ]; then
+    extra=(--set-resources "${gpu_model[@]}")
+    expect="--gpus=testgpu:1 "
+  fi
+  smk "$variant" --config device=cuda --forcerun "${train_rules[@]}" --until "${train_rules[@]}" --retries 0 --verbose "${extra[@]}" &&
+    fail "phase $variant: a GPU job ran on a node without GPUs"
+  grep -q -- "$expect" "$WORK/$variant.log" || { show "$variant"; fail "phase $variant: no sbatch call with $expect"; }
+  [ "$(grep -o -- '--gpus=[^ ]*' "$WORK/$variant.log" | sort -u)" = "${expect% }" ] ||
+    fail "phase $variant: a job asked for other GPUs than ${expect% }"
+  ! grep -q 'submitted with SLURM jobid' "$WORK/$variant.log" || fail "phase $variant: sbatch accepted a GPU job here"
+done
+log "phase gpu: device: cuda puts --gpus=1 (with gpu_model: --gpus=testgpu:1) on the generator group job; refused here"
 log "all phases passed"

@@ -171,9 +171,16 @@ def prepared_targets():
 
 
 def mic_targets():
-    return [
-        path for dataset in DATASETS for path in generator_sets(dataset, os.path.join(GENERATOR_SET, "summary.tsv"))
-    ]
+    """Every generator checkpoint (so a deleted one is retrained) and every inverse-classification summary."""
+    paths = []
+    for dataset in DATASETS:
+        for summary in generator_sets(dataset, os.path.join(GENERATOR_SET, "summary.tsv")):
+            folder = os.path.dirname(summary)
+            paths += [
+                summary,
+                *(os.path.join(folder, "generators", f"{file_name(c)}.pt") for c in class_names(dataset)),
+            ]
+    return paths
 
 
 def all_targets():

@@ -1,6 +1,12 @@
 # Raw data in, preprocessed splits and prototypes out.
 
 
+# Downloads run where Snakemake runs: cluster nodes often have no internet.
+localrules:
+    download_character_trajectories,
+    download_mnist,
+
+
 rule download_character_trajectories:
     output:
         "resources/character_trajectories/mixout.mat",
