@@ -1,0 +1,60 @@
+"""A user's own .npz data set goes through preprocessing and prototype selection with no code change."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+
+from mic.preprocess import PreparedData
+from mic.prototypes import Prototypes
+from workflow_runner import load_test_config, snakemake, write_config
+
+pytestmark = pytest.mark.integration
+
+
+def gestures(path, broken: bool = False) -> None:
+    """Three classes of 3-channel sequences of varying length, labelled by name."""
+    rng = np.random.default_rng(0)
+    sequences, labels = [], []
+    for k, name in enumerate(["circle", "swipe", "tap"]):
+        for _ in range(10):
+            length = int(rng.integers(15, 30))
+            t = np.linspace(0, 1, length)[:, None]
+            sequences.append(np.hstack([np.sin((k + 1) * 3 * t), np.cos(3 * t) * k, rng.normal(size=(length, 1))]))
+            labels.append(name)
+    if broken:
+        sequences[7][3, 1] = np.nan
+    array = np.empty(len(sequences), dtype=object)
+    array[:] = sequences
+    np.savez(path, sequences=array, labels=np.array(labels))
+
+
+def config_for(npz) -> dict:
+    spec = copy.deepcopy(load_test_config()["datasets"]["characters"])
+    spec.update(source="npz", path=str(npz), plot_style="lines")
+    spec["preprocess"] = {"standardize": True, "split": "stratified", "test_fraction": 0.2, "split_seed": 1}
+    return {**load_test_config(), "datasets": {"gestures": spec}}
+
+
+def test_own_npz_is_preprocessed_and_gets_prototypes(tmp_path) -> None:
+    gestures(tmp_path / "gestures.npz")
+    targets = [f"results/gestures/prototypes/{s}.{e}" for s in ("clustered", "random") for e in ("npz", "png")]
+    result = snakemake(tmp_path, write_config(tmp_path, config_for(tmp_path / "gestures.npz")), "--cores", "2", *targets)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = PreparedData.load(tmp_path / "results/gestures/data.npz")
+    assert data.class_names == ["circle", "swipe", "tap"] and data.sequences.shape == (30, 29, 3)
+    assert len(data.test_index) == 6
+    prototypes = Prototypes.load(tmp_path / "results/gestures/prototypes/clustered.npz")
+    assert prototypes.sequences.shape == (3, 4, 29, 3)
+
+
+def test_broken_npz_stops_preprocess_with_a_named_error(tmp_path) -> None:
+    gestures(tmp_path / "gestures.npz", broken=True)
+    config = write_config(tmp_path, config_for(tmp_path / "gestures.npz"))
+    result = snakemake(tmp_path, config, "--cores", "1", "results/gestures/data.npz")
+    assert result.returncode != 0
+    log = (tmp_path / "logs/preprocess/gestures.log").read_text()
+    assert "gestures.npz: sequences[7] contains NaN" in log
+    assert not (tmp_path / "results/gestures/data.npz").exists()
