@@ -325,6 +325,14 @@ def choices(mic: pd.DataFrame) -> dict[tuple[str, str], Choice]:
     return {(d, s): choose_models(mic, d, s) for d, s in pairs}
 
 
+def rows_where(frame: pd.DataFrame, **equal) -> pd.DataFrame:
+    """Rows of `frame` whose columns equal the given values."""
+    mask = pd.Series(True, index=frame.index)
+    for column, value in equal.items():
+        mask &= frame[column] == value
+    return frame[mask]
+
+
 def mic_value(
     mic: pd.DataFrame,
     dataset: str,
@@ -335,15 +343,10 @@ def mic_value(
     cls: str = ALL,
 ) -> float:
     """One number of one configuration (mean over replicates); NaN when absent."""
-    means = mic_means(mic)
-    rows = means[
-        (means["dataset"] == dataset)
-        & (means["subset"] == subset)
-        & (means["noise_in"] == noise[0])
-        & (means["noise_out"] == noise[1])
-        & (means["iterations"] == iterations)
-        & (means["class"] == cls)
-    ]
+    rows = rows_where(
+        mic_means(mic),
+        dataset=dataset, subset=subset, noise_in=noise[0], noise_out=noise[1], iterations=iterations, **{"class": cls},
+    )
     return float(rows[column].iloc[0]) if len(rows) else float("nan")
 
 
@@ -708,13 +711,9 @@ def confusion_matrix(
     confusion: pd.DataFrame, dataset: str, subset: str, noise: tuple[str, str], iterations: int, classes: Sequence[str]
 ) -> pd.DataFrame:
     """True x predicted counts (summed over replicates) of one MIC configuration."""
-    rows = confusion[
-        (confusion["dataset"] == dataset)
-        & (confusion["subset"] == subset)
-        & (confusion["noise_in"] == noise[0])
-        & (confusion["noise_out"] == noise[1])
-        & (confusion["iterations"] == iterations)
-    ]
+    rows = rows_where(
+        confusion, dataset=dataset, subset=subset, noise_in=noise[0], noise_out=noise[1], iterations=iterations
+    )
     table = rows.pivot_table(index="true_class", columns="predicted_class", values="count", aggfunc="sum", fill_value=0)
     table = table.reindex(index=list(classes), columns=list(classes), fill_value=0)
     table.index.name, table.columns.name = "true class", "predicted class"
@@ -725,13 +724,7 @@ def heatmap_matrix(
     heatmaps: pd.DataFrame, dataset: str, subset: str, noise: tuple[str, str], split: str, classes: Sequence[str]
 ) -> pd.DataFrame:
     """Figure 7: module x target class mean reconstruction loss (mean over replicates) on one split."""
-    rows = heatmaps[
-        (heatmaps["dataset"] == dataset)
-        & (heatmaps["subset"] == subset)
-        & (heatmaps["noise_in"] == noise[0])
-        & (heatmaps["noise_out"] == noise[1])
-        & (heatmaps["split"] == split)
-    ]
+    rows = rows_where(heatmaps, dataset=dataset, subset=subset, noise_in=noise[0], noise_out=noise[1], split=split)
     table = rows.pivot_table(index="module", columns="target_class", values="mean_loss", aggfunc="mean")
     table = table.reindex(index=list(classes), columns=list(classes))
     table.index.name, table.columns.name = "module (generator)", "target class"
