@@ -2,7 +2,7 @@
 
 REPORT_NOTEBOOK = workflow.source_path("../../notebooks/report.ipynb")
 PAPER_RESULTS = workflow.source_path("../../config/paper_results.yaml")
-MIC_RUN = "results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}"
+MIC_RUN = GENERATOR_SET
 BASELINE_RUN = "results/{dataset}/baseline/{training_set}/rep{rep}"
 REPORT_TABLES = [
     "mic_accuracy",
@@ -44,7 +44,7 @@ def baseline_runs():
     return [
         {"dataset": dataset, "training_set": training_set, "rep": rep}
         for dataset in DATASETS
-        for training_set in [*SUBSETS, "full"]
+        for training_set in TRAINING_SETS
         for rep in REPLICATES
     ]
 
