@@ -20,6 +20,10 @@ NAMES = {"mnist": "mnist", "characters": "characters"}
 N = 1000  # test samples per configuration in the made-up "ours"
 
 
+MIC_COLUMNS = [
+    "dataset", "subset", "rep", "noise_in", "noise_out", "iterations", "class", "n", "correct", "accuracy", "mse"
+]
+
 def paper_as_ours() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """mic_accuracy, baselines and nearest_prototype tables holding the paper's numbers (K = 50)."""
     rows = []
@@ -68,19 +72,7 @@ def paper_as_ours() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
             )
     mic = pd.DataFrame(
         rows,
-        columns=[
-            "dataset",
-            "subset",
-            "rep",
-            "noise_in",
-            "noise_out",
-            "iterations",
-            "class",
-            "n",
-            "correct",
-            "accuracy",
-            "mse",
-        ],
+        columns=MIC_COLUMNS,
     )
     mse_k = t13.set_index(["dataset", "subset", "noise_in", "noise_out"])["mse_K"]
     at_k = (mic["iterations"] == 50) & (mic["class"] == rt.ALL)
@@ -137,19 +129,7 @@ def test_choose_models_base_is_no_noise_and_best_breaks_ties_by_less_noise() -> 
             ("d", "clustered", 0, i, o, 5, rt.ALL, 10, c, c / 10, 0.1)
             for i, o, c in [("0", "0", 6), ("0.1", "0", 8), ("0", "0.1", 8), ("0.2", "0", 7)]
         ],
-        columns=[
-            "dataset",
-            "subset",
-            "rep",
-            "noise_in",
-            "noise_out",
-            "iterations",
-            "class",
-            "n",
-            "correct",
-            "accuracy",
-            "mse",
-        ],
+        columns=MIC_COLUMNS,
     )
     choice = rt.choose_models(mic, "d", "clustered")
     assert choice.base == ("0", "0") and choice.best == ("0", "0.1") and choice.iterations == 5
@@ -159,19 +139,7 @@ def test_choose_models_base_is_no_noise_and_best_breaks_ties_by_less_noise() -> 
 def test_replicates_are_averaged() -> None:
     mic = pd.DataFrame(
         [("d", "s", rep, "0", "0", 5, rt.ALL, 10, c, c / 10, 0.1) for rep, c in [(0, 6), (1, 8)]],
-        columns=[
-            "dataset",
-            "subset",
-            "rep",
-            "noise_in",
-            "noise_out",
-            "iterations",
-            "class",
-            "n",
-            "correct",
-            "accuracy",
-            "mse",
-        ],
+        columns=MIC_COLUMNS,
     )
     means = rt.mic_means(mic)
     assert (
