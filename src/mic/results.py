@@ -40,6 +40,11 @@ def prediction_table(
     return pd.concat(frames, ignore_index=True)
 
 
+def overall_and_per_class_mean(values: np.ndarray, labels: np.ndarray, n_classes: int) -> list[float]:
+    """Mean over all samples, then over each class's samples (NaN for an empty class): accuracy_table's row order."""
+    return [values.mean()] + [values[labels == k].mean() if (labels == k).any() else np.nan for k in range(n_classes)]
+
+
 def summary_table(losses: np.ndarray, iterations: list[int], labels: np.ndarray, class_names: list[str]) -> pd.DataFrame:
     """Accuracy and MSE (winning module's and true module's loss) overall and per class, per iteration."""
     frames = []
@@ -47,9 +52,8 @@ def summary_table(losses: np.ndarray, iterations: list[int], labels: np.ndarray,
     for iteration in iterations:
         loss = losses[iteration]
         table = accuracy_table(labels, loss.argmin(axis=1), class_names)
-        best, true = loss.min(axis=1), loss[rows, labels]
-        table["mse"] = [best.mean()] + [best[labels == k].mean() if (labels == k).any() else np.nan for k in range(len(class_names))]
-        table["mse_true"] = [true.mean()] + [true[labels == k].mean() if (labels == k).any() else np.nan for k in range(len(class_names))]
+        table["mse"] = overall_and_per_class_mean(loss.min(axis=1), labels, len(class_names))
+        table["mse_true"] = overall_and_per_class_mean(loss[rows, labels], labels, len(class_names))
         table.insert(0, "iterations", iteration)
         frames.append(table)
     return pd.concat(frames, ignore_index=True)
