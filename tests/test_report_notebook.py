@@ -81,7 +81,7 @@ def _tsv(path: Path, frame: pd.DataFrame) -> None:
 def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) -> dict[str, list]:
     """Write data, prototypes and every per-job result file under root/results; return the file lists."""
     rng = np.random.default_rng(seed)
-    files: dict[str, list] = {"summary": [], "heatmap": [], "training": [], "loss_curves": [], "predictions": []}
+    files: dict[str, list] = {"summary": [], "training": [], "loss_curves": [], "predictions": []}
     for dataset, spec in config["datasets"].items():
         classes = spec["preprocess"]["classes"]
         shape = SHAPES[dataset]
@@ -130,8 +130,32 @@ def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) ->
             rng, folder, spec["preprocess"]["classes"], spec["inverse"]["iterations"], SHAPES[run["dataset"]], run
         )
         for name in files:
-            files[name].append(str(folder / f"{name}.tsv" if name != "heatmap" else folder / "heatmap.tsv"))
+            files[name].append(str(folder / f"{name}.tsv"))
+    for key in subset_keys(config):
+        _write_heatmap(rng, root, key, config, files["summary"])
     return files
+
+
+def subset_keys(config: dict) -> list[dict]:
+    return [{"dataset": d, "subset": s} for d in config["datasets"] for s in config["subsets"]]
+
+
+def _write_heatmap(rng, root: Path, key: dict, config: dict, summaries: list[str]) -> None:
+    """Figure 7's table of one data set and subset, for its best model (as module_losses writes it)."""
+    runs = mic_runs(config)
+    chosen = [(run, path) for run, path in zip(runs, summaries) if run["subset"] == key["subset"]]
+    chosen = [(run, path) for run, path in chosen if run["dataset"] == key["dataset"]]
+    best = rt.choose_models(rt.stack_tables(*zip(*chosen)), key["dataset"], key["subset"]).best
+    classes = config["datasets"][key["dataset"]]["preprocess"]["classes"]
+    heat = [
+        (rep, *best, split, m, t, float(rng.random() + (0 if m == t else 0.5) + (0.1 if split == "test" else 0)), 20)
+        for rep in range(config["replicates"])
+        for split in ("train", "test")
+        for m in classes
+        for t in classes
+    ]
+    columns = ["rep", "noise_in", "noise_out", "split", "module", "target_class", "mean_loss", "n"]
+    _tsv(root / f"results/{key['dataset']}/{key['subset']}/heatmap.tsv", pd.DataFrame(heat, columns=columns))
 
 
 def _accuracy_rows(rng, classes, n, group: list[str] | None = None, group_name: str = "") -> pd.DataFrame:
@@ -150,7 +174,7 @@ def _accuracy_rows(rng, classes, n, group: list[str] | None = None, group_name: 
 
 
 def _write_run(rng, folder: Path, classes: list[str], k: int, shape: tuple, run: dict) -> None:
-    """One MIC configuration's training, loss_curves, predictions, summary, heatmap (.tsv) and reconstructions.npz."""
+    """One MIC configuration's training, loss_curves, predictions, summary (.tsv) and reconstructions.npz."""
     folder.mkdir(parents=True, exist_ok=True)
     n_classes, test_per_class = len(classes), 6
     steps = np.arange(0, 400, 50)
@@ -212,13 +236,6 @@ def _write_run(rng, folder: Path, classes: list[str], k: int, shape: tuple, run:
                 }
             )
     _tsv(folder / "summary.tsv", pd.DataFrame(summary))
-    heat = [
-        (split, m, t, float(rng.random() + (0 if m == t else 0.5) + (0.1 if split == "test" else 0)), 20)
-        for split in ("train", "test")
-        for m in classes
-        for t in classes
-    ]
-    _tsv(folder / "heatmap.tsv", pd.DataFrame(heat, columns=["split", "module", "target_class", "mean_loss", "n"]))
     n = 3
     targets = rng.random((n, *shape)).astype(np.float32)
     np.savez(
@@ -242,10 +259,12 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
         for t in [*config["subsets"], "full"]
         for r in range(config["replicates"])
     ]
-    nearest_runs = [{"dataset": d, "subset": s} for d in config["datasets"] for s in config["subsets"]]
+    keys = subset_keys(config)
     tables = rt.collect_results(
         runs,
         files,
+        keys,
+        [root / f"results/{n['dataset']}/{n['subset']}/heatmap.tsv" for n in keys],
         baseline_runs,
         {
             "summary": [
@@ -257,8 +276,8 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
                 for b in baseline_runs
             ],
         },
-        nearest_runs,
-        [root / f"results/{n['dataset']}/{n['subset']}/nearest_prototype.tsv" for n in nearest_runs],
+        keys,
+        [root / f"results/{n['dataset']}/{n['subset']}/nearest_prototype.tsv" for n in keys],
     )
     out = root / "results/tables"
     rt.write_tables(tables, {name: out / file for name, file in rt.TABLE_FILES.items()}, config, out / "config.yaml")

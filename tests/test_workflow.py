@@ -66,8 +66,12 @@ def test_inverse_classification_tables(run: Path) -> None:
     summary = pd.read_csv(folder / "summary.tsv", sep="\t")
     overall = summary[summary["class"] == "all"]
     assert overall["accuracy"].between(0, 1).all() and (overall["mse"] > 0).all()
-    heatmap = pd.read_csv(folder / "heatmap.tsv", sep="\t")
+    heatmap = pd.read_csv(folder.parent.parent / "heatmap.tsv", sep="\t", dtype={"noise_in": str, "noise_out": str})
     assert set(heatmap["split"]) == {"train", "test"} and len(heatmap) == 2 * 3 * 3
+    grid = [(str(i), str(o)) for i in CONFIG["datasets"]["characters"]["noise"]["clustered"]["input"] for o in
+            CONFIG["datasets"]["characters"]["noise"]["clustered"]["output"]]
+    assert len(heatmap[["noise_in", "noise_out"]].drop_duplicates()) == 1  # the best model only
+    assert tuple(heatmap[["noise_in", "noise_out"]].iloc[0]) in grid
 
 
 def test_baselines(run: Path) -> None:

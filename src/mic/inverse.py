@@ -39,7 +39,8 @@ from mic.generator import GeneratorBank
 from mic.training import fast_exp
 
 _DEFAULT_CHUNK_PAIRS = 4096  # torch engine: (target, module) pairs per chunk when chunk_size is not given
-_NUMBA_CHUNK = 64  # CPU kernel: targets per chunk (SIMD lanes) when chunk_size is not given
+_NUMBA_CHUNK = 128  # CPU kernel: targets per chunk (SIMD lanes) when chunk_size is not given; 128 was
+# 9% faster than 64 on MNIST and the same on the characters
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ class InverseSettings:
     init_low: float = 0.245
     init_high: float = 0.255
     seed: int = 0
-    chunk_size: int | None = None  # targets per chunk; None: 64 (CPU kernel) / ~4096 pairs (torch)
+    chunk_size: int | None = None  # targets per chunk; None: 128 (CPU kernel) / ~4096 pairs (torch)
 
     def __post_init__(self) -> None:
         if self.iterations < 0:

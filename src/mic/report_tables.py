@@ -92,7 +92,7 @@ def _with_keys(table: pd.DataFrame, key: Mapping) -> pd.DataFrame:
     return table
 
 
-def _stack(keys: Sequence[Mapping], paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+def stack_tables(keys: Sequence[Mapping], paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """Concatenate per-job tables, each prefixed with its key columns (dataset, subset, ...)."""
     if len(keys) != len(paths):
         raise ValueError(f"{len(keys)} keys for {len(paths)} files")
@@ -133,6 +133,8 @@ def confusion_counts(predictions: pd.DataFrame) -> pd.DataFrame:
 def collect_results(
     mic_runs: Sequence[Mapping],
     mic_files: Mapping[str, Sequence[str]],
+    heatmap_runs: Sequence[Mapping],
+    heatmap_files: Sequence[str],
     baseline_runs: Sequence[Mapping],
     baseline_files: Mapping[str, Sequence[str]],
     nearest_runs: Sequence[Mapping],
@@ -141,7 +143,8 @@ def collect_results(
     """Gather every per-job table into the tidy tables of TABLE_FILES.
 
     mic_runs: one dict per MIC configuration (dataset, subset, rep, noise_in, noise_out), in the order of
-    each list in mic_files (keys summary, heatmap, training, loss_curves, predictions). baseline_runs:
+    each list in mic_files (keys summary, training, loss_curves, predictions). heatmap_runs: (dataset,
+    subset) for heatmap_files, Figure 7's losses of the best model (module_losses). baseline_runs:
     (dataset, training_set, rep) for baseline_files' summary and history. nearest_runs: (dataset, subset).
     """
     confusion, classes = [], {}
@@ -153,16 +156,16 @@ def collect_results(
         [(d, i, c) for d, names in classes.items() for i, c in enumerate(names)],
         columns=["dataset", "position", "class"],
     )
-    mic_accuracy = _stack(mic_runs, mic_files["summary"])
+    mic_accuracy = stack_tables(mic_runs, mic_files["summary"])
     return {
         "mic_accuracy": mic_accuracy,
         "confusion": pd.concat(confusion, ignore_index=True) if confusion else pd.DataFrame(),
-        "heatmaps": _stack(mic_runs, mic_files["heatmap"]),
-        "training": _stack(mic_runs, mic_files["training"]),
-        "loss_curves": _stack(mic_runs, mic_files["loss_curves"]),
-        "baselines": _stack(baseline_runs, baseline_files["summary"]),
-        "baseline_history": _stack(baseline_runs, baseline_files["history"]),
-        "nearest_prototype": _stack(nearest_runs, nearest_files),
+        "heatmaps": stack_tables(heatmap_runs, heatmap_files),
+        "training": stack_tables(mic_runs, mic_files["training"]),
+        "loss_curves": stack_tables(mic_runs, mic_files["loss_curves"]),
+        "baselines": stack_tables(baseline_runs, baseline_files["summary"]),
+        "baseline_history": stack_tables(baseline_runs, baseline_files["history"]),
+        "nearest_prototype": stack_tables(nearest_runs, nearest_files),
         "classes": class_table,
     }
 

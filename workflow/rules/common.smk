@@ -139,6 +139,25 @@ def generator_sets(dataset, pattern):
     ]
 
 
+def subset_runs(dataset, subset):
+    """Every (replicate, noise) setting of one data set and subset as its wildcards, in one fixed order."""
+    return [
+        {"dataset": dataset, "subset": subset, "rep": rep, "noise_in": noise_in, "noise_out": noise_out}
+        for rep in REPLICATES
+        for noise_in, noise_out in noise_grid(dataset, subset)
+    ]
+
+
+def subset_run_files(dataset, subset, name):
+    """One file of every setting of subset_runs(dataset, subset), in that order."""
+    return [os.path.join(GENERATOR_SET.format(**run), name) for run in subset_runs(dataset, subset)]
+
+
+def subset_checkpoints(dataset, subset):
+    """Every generator checkpoint of one data set and subset."""
+    return [path for run in subset_runs(dataset, subset) for path in generator_checkpoints(**run)]
+
+
 TRAINING_SETS = [*SUBSETS, "full"]
 
 

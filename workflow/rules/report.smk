@@ -8,13 +8,13 @@ include: "report_common.smk"
 rule collect_results:
     input:
         summary=mic_run_files("summary.tsv"),
-        heatmap=mic_run_files("heatmap.tsv"),
         training=mic_run_files("training.tsv"),
         loss_curves=mic_run_files("loss_curves.tsv"),
         predictions=mic_run_files("predictions.tsv"),
         baseline_summary=baseline_files("summary.tsv"),
         baseline_history=baseline_files("history.tsv"),
-        nearest=expand("results/{dataset}/{subset}/nearest_prototype.tsv", dataset=DATASETS, subset=SUBSETS),
+        heatmap=subset_files("heatmap.tsv"),
+        nearest=subset_files("nearest_prototype.tsv"),
     output:
         **{name: f"results/tables/{name}.tsv" for name in REPORT_TABLES},
         config="results/tables/config.yaml",
@@ -30,7 +30,7 @@ rule collect_results:
     params:
         mic_runs=mic_runs(),
         baseline_runs=baseline_runs(),
-        nearest_runs=nearest_runs(),
+        subset_keys=subset_keys(),
         config=config,
     script:
         "../scripts/collect_results.py"

@@ -25,13 +25,7 @@ REPORT_FIGURES = {
 
 def mic_runs():
     """Every MIC configuration as its wildcards (dataset, subset, rep, noise_in, noise_out), in one fixed order."""
-    return [
-        {"dataset": dataset, "subset": subset, "rep": rep, "noise_in": noise_in, "noise_out": noise_out}
-        for dataset in DATASETS
-        for subset in SUBSETS
-        for rep in REPLICATES
-        for noise_in, noise_out in noise_grid(dataset, subset)
-    ]
+    return [run for dataset in DATASETS for subset in SUBSETS for run in subset_runs(dataset, subset)]
 
 
 def mic_run_files(name):
@@ -54,9 +48,14 @@ def baseline_files(name):
     return [expand(f"{BASELINE_RUN}/{name}", **run)[0] for run in baseline_runs()]
 
 
-def nearest_runs():
-    """Every nearest-prototype job: data set and subset."""
+def subset_keys():
+    """Every (data set, subset): the keys of the nearest-prototype and Figure 7 tables."""
     return [{"dataset": dataset, "subset": subset} for dataset in DATASETS for subset in SUBSETS]
+
+
+def subset_files(name):
+    """results/<dataset>/<subset>/<name> in the order of subset_keys()."""
+    return [f"results/{key['dataset']}/{key['subset']}/{name}" for key in subset_keys()]
 
 
 def report_figure(name, caption, subcategory, dataset, subset):

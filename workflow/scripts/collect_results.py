@@ -7,10 +7,12 @@ log = log_to(snakemake.log[0])
 inputs, params = snakemake.input, snakemake.params
 tables = report_tables.collect_results(
     params.mic_runs,
-    {name: inputs[name] for name in ("summary", "heatmap", "training", "loss_curves", "predictions")},
+    {name: inputs[name] for name in ("summary", "training", "loss_curves", "predictions")},
+    params.subset_keys,
+    inputs.heatmap,
     params.baseline_runs,
     {"summary": inputs.baseline_summary, "history": inputs.baseline_history},
-    params.nearest_runs,
+    params.subset_keys,
     inputs.nearest,
 )
 for name, table in tables.items():

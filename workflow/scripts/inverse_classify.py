@@ -1,7 +1,6 @@
-"""Every test sequence against every class module of one generator set: predictions, accuracy, figures' data."""
+"""Every test sequence against every class module of one generator set: predictions, accuracy, Figures 5/6."""
 
 import numpy as np
-import pandas as pd
 import torch
 
 from mic.checkpoint import load_bank
@@ -11,12 +10,11 @@ from mic.io import save_npz, save_table
 from mic.logs import log_to
 from mic.preprocess import PreparedData
 from mic.prototypes import Prototypes
-from mic.results import heatmap_table, per_class_sample, prediction_table, summary_table
+from mic.results import prediction_table, summary_table
 from mic.seeding import derive_seed
 from mic.settings import from_config
 from mic.training import TrainSettings
 
-FIGURE7_PER_CLASS = 20  # samples per class in the paper's Figure 7
 FIGURE56_TARGETS = 4  # unseen targets shown for the first class's module (paper Figures 5, 6)
 
 log = log_to(snakemake.log[0])
@@ -46,17 +44,6 @@ predictions = prediction_table(losses, mixtures, test_y, data.test_index, classe
 summary = summary_table(losses, reported, test_y, classes)
 log.info("accuracy by iterations: %s", summary[summary["class"] == "all"][["iterations", "accuracy"]].values.tolist())
 
-train_x, train_y = data.split("train")
-train_rows = per_class_sample(train_y, FIGURE7_PER_CLASS, seed)
-train_result = inverse_classify(bank, torch.from_numpy(train_x[train_rows]), settings)
-test_rows = per_class_sample(test_y, FIGURE7_PER_CLASS, seed)
-heatmap = pd.concat(
-    [
-        heatmap_table(train_result.final_losses.numpy(), train_y[train_rows], classes, "train"),
-        heatmap_table(result.final_losses.numpy()[test_rows], test_y[test_rows], classes, "test"),
-    ]
-)
-
 save_npz(
     snakemake.output.reconstructions,
     module=np.array(classes[0]),
@@ -66,6 +53,5 @@ save_npz(
     mixtures=result.mixtures[first_class, 0].numpy(),
     target_sample=data.test_index[first_class],
 )
-save_table(snakemake.output.heatmap, heatmap)
 save_table(snakemake.output.predictions, predictions)
 save_table(snakemake.output.summary, summary)
