@@ -142,9 +142,7 @@ def subset_keys(config: dict) -> list[dict]:
 
 def _write_heatmap(rng, root: Path, key: dict, config: dict, summaries: list[str]) -> None:
     """Figure 7's table of one data set and subset, for its best model (as module_losses writes it)."""
-    runs = mic_runs(config)
-    chosen = [(run, path) for run, path in zip(runs, summaries) if run["subset"] == key["subset"]]
-    chosen = [(run, path) for run, path in chosen if run["dataset"] == key["dataset"]]
+    chosen = [(run, path) for run, path in zip(mic_runs(config), summaries) if key.items() <= run.items()]
     best = rt.choose_models(rt.stack_tables(*zip(*chosen)), key["dataset"], key["subset"]).best
     classes = config["datasets"][key["dataset"]]["preprocess"]["classes"]
     heat = [

@@ -154,8 +154,8 @@ def subset_run_files(dataset, subset, name):
 
 
 def subset_checkpoints(dataset, subset):
-    """Every generator checkpoint of one data set and subset."""
-    return [path for run in subset_runs(dataset, subset) for path in generator_checkpoints(**run)]
+    """The generator checkpoints of one data set and subset, one list per setting of subset_runs."""
+    return [generator_checkpoints(**run) for run in subset_runs(dataset, subset)]
 
 
 TRAINING_SETS = [*SUBSETS, "full"]

@@ -73,7 +73,7 @@ rule module_losses:
         data="results/{dataset}/data.npz",
         summaries=lambda wc: subset_run_files(wc.dataset, wc.subset, "summary.tsv"),
         predictions=lambda wc: subset_run_files(wc.dataset, wc.subset, "predictions.tsv"),
-        checkpoints=lambda wc: subset_checkpoints(wc.dataset, wc.subset),
+        checkpoints=lambda wc: [path for paths in subset_checkpoints(wc.dataset, wc.subset) for path in paths],
     output:
         "results/{dataset}/{subset}/heatmap.tsv",
     log:
@@ -89,7 +89,7 @@ rule module_losses:
         gpu=GPUS_PER_JOB,
     params:
         runs=lambda wc: subset_runs(wc.dataset, wc.subset),
-        checkpoint_sets=lambda wc: [generator_checkpoints(**run) for run in subset_runs(wc.dataset, wc.subset)],
+        checkpoint_sets=lambda wc: subset_checkpoints(wc.dataset, wc.subset),
         classes=dataset_classes,
         generator=dataset_param("generator"),
         settings=dataset_param("inverse"),

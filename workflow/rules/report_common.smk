@@ -2,7 +2,6 @@
 
 REPORT_NOTEBOOK = workflow.source_path("../../notebooks/report.ipynb")
 PAPER_RESULTS = workflow.source_path("../../config/paper_results.yaml")
-MIC_RUN = GENERATOR_SET
 BASELINE_RUN = "results/{dataset}/baseline/{training_set}/rep{rep}"
 REPORT_TABLES = [
     "mic_accuracy",
@@ -30,7 +29,7 @@ def mic_runs():
 
 def mic_run_files(name):
     """One file of every MIC configuration, in the order of mic_runs()."""
-    return [expand(f"{MIC_RUN}/{name}", **run)[0] for run in mic_runs()]
+    return [path for dataset in DATASETS for subset in SUBSETS for path in subset_run_files(dataset, subset, name)]
 
 
 def baseline_runs():
