@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--loop-pairs", type=int, default=10)
-    parser.add_argument("--backend", choices=["auto", "numba", "torch"], default="auto")
+    parser.add_argument("--backend", choices=["auto", "native", "torch"], default="auto")
     args = parser.parse_args()
     torch.set_num_threads(1)
     cfg = dict(CONFIGS[args.dataset])
@@ -82,7 +82,7 @@ def main() -> None:
     targets = targets_for(args.dataset, n, t, o)
     s = inverse.InverseSettings(iterations=args.iterations, chunk_size=args.chunk_size)
     print(f"{args.dataset}: {n} targets x {g} modules x {args.iterations} iterations, T={t}, H={h}, O={o}; "
-          f"torch threads=1; chunk {inverse._chunk_size(s, g, inverse._use_numba(bank, args.backend))} targets; "
+          f"torch threads=1; chunk {inverse._chunk_size(s, g, inverse._use_native(bank, args.backend))} targets; "
           f"backend {args.backend}")
 
     warm_up = inverse.InverseSettings(iterations=1)

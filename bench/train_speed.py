@@ -124,7 +124,7 @@ def main() -> None:
         settings = dataclasses.replace(settings, prototypes_per_step=args.prototypes_per_step)
     seeds = [args.seed] + list(range(args.seed + 1, args.seed + args.bank))
     warm_up = training.TrainSettings(hidden_size=HIDDEN, episodes=8)
-    training.train_generators(protos[:1, :, :8], warm_up, [0])  # compile (or load) the numba kernels
+    training.train_generators(protos[:1, :, :8], warm_up, [0])  # compile (or load) the kernels
     result = training.train_generators(protos, settings, seeds)
     per_gen = result.seconds / args.bank
     print(f"project (bank of {args.bank} generators trained together, "

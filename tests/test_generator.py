@@ -110,11 +110,11 @@ def test_torch_engine_gradients_match_autograd():
     torch.testing.assert_close(gen.input_grad(bank, ring), gen.input_grad(bank, ws))
 
 
-def test_numba_kernel_matches_autograd():
+def test_native_kernel_matches_autograd():
     bank = gen.init_bank([1, 2, 3], H, O)
     x0, target = torch.rand(3, 4, 4), torch.randn(3, 4, 23, O)
     ref_loss, ref = autograd_grads(bank.to(dtype=torch.float64), x0.double(), target.double())
-    trainer = training._NumbaTrainer(bank, 4, 23)
+    trainer = training._NativeTrainer(bank, 4, 23)
     loss = trainer.run(x0[None], target[None], [0.0], 0, training.TrainSettings())  # lr 0: weights stay
     torch.testing.assert_close(loss[0].double(), ref_loss, atol=1e-6, rtol=1e-5)
     for got, want in zip(trainer.gparams, ref[:6]):
@@ -177,10 +177,10 @@ def test_training_is_seeded_and_independent_of_the_bank():
     assert torch.equal(a.loss_curve[1], alone.loss_curve[0])
 
 
-def test_torch_backend_agrees_with_numba_backend():
+def test_torch_backend_agrees_with_native_backend():
     protos = synthetic_prototypes(2)
     s = training.TrainSettings(episodes=40, prototypes_per_step=2, log_every=5, noise_in=0.1, noise_out=0.01)
-    a = training.train_generators(protos, s, [1, 2], backend="numba")
+    a = training.train_generators(protos, s, [1, 2], backend="native")
     b = training.train_generators(protos, s, [1, 2], backend="torch")
     assert a.loss_curve.shape == (2, 4)
     torch.testing.assert_close(a.loss_curve, b.loss_curve, atol=1e-5, rtol=1e-4)

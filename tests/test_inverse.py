@@ -58,10 +58,10 @@ def trained():
     return result.bank, protos
 
 
-@pytest.mark.parametrize("backend", ["torch", "numba"])
+@pytest.mark.parametrize("backend", ["torch", "native"])
 @pytest.mark.parametrize("bias_correction", [False, True])
 def test_batched_equals_per_sample_loop(trained, bias_correction, backend):
-    # torch engine in float64 (tight), numba CPU kernel in float32 (float32 tolerance)
+    # torch engine in float64 (tight), native CPU kernel in float32 (float32 tolerance)
     bank = trained[0].to(dtype=torch.float64) if backend == "torch" else trained[0]
     tol = dict(rtol=1e-5, atol=1e-7) if backend == "torch" else dict(rtol=2e-4, atol=2e-6)
     targets = torch.randn(4, T, O, dtype=torch.float64).cumsum(1) * 0.2
@@ -81,14 +81,14 @@ def test_backends_agree(trained):
     bank, protos = trained
     targets = protos.reshape(12, T, O) + 0.05 * torch.randn(12, T, O, generator=torch.Generator().manual_seed(1))
     s = inverse.InverseSettings(iterations=10, seed=4)
-    a = inverse.inverse_classify(bank, targets, s, backend="numba", keep=[3])
+    a = inverse.inverse_classify(bank, targets, s, backend="native", keep=[3])
     b = inverse.inverse_classify(bank, targets, s, backend="torch", keep=[3])
     torch.testing.assert_close(a.losses, b.losses, rtol=1e-3, atol=1e-6)
     torch.testing.assert_close(a.mixtures, b.mixtures, rtol=1e-3, atol=1e-5)
     torch.testing.assert_close(a.reconstructions, b.reconstructions, rtol=1e-3, atol=1e-5)
 
 
-@pytest.mark.parametrize("backend", ["torch", "numba"])
+@pytest.mark.parametrize("backend", ["torch", "native"])
 def test_zero_iterations_is_the_uniform_start(trained, backend):
     bank, protos = trained
     targets = protos[1]
@@ -102,7 +102,7 @@ def test_zero_iterations_is_the_uniform_start(trained, backend):
     torch.testing.assert_close(result.mixtures, start)
 
 
-@pytest.mark.parametrize("backend", ["torch", "numba"])
+@pytest.mark.parametrize("backend", ["torch", "native"])
 def test_recovers_the_one_hot_of_a_training_prototype(trained, backend):
     bank, protos = trained
     targets = protos.reshape(12, T, O)
@@ -116,7 +116,7 @@ def test_recovers_the_one_hot_of_a_training_prototype(trained, backend):
     torch.testing.assert_close(result.reconstructions, again, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("backend", ["torch", "numba"])
+@pytest.mark.parametrize("backend", ["torch", "native"])
 def test_chunking_does_not_change_results(trained, backend):
     bank, protos = trained
     targets = protos.reshape(12, T, O)

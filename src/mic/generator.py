@@ -8,7 +8,7 @@ This module holds the bank (stacked parameters, per-generator seeded init, extra
 of one generator's nn.LSTM-style state dict) and a device-agnostic torch engine: forward and
 backward passes written by hand (no autograd) for G generators x B sequences at once, used
 for generation, inverse classification (large B) and training off the CPU (CPU training
-uses the fused numba kernel in mic.training). Layout and tricks, each measured on CPU:
+uses the fused C kernel in mic.native). Layout and tricks, each measured on CPU:
   - buffers are [T, G, R, B]: a time step is one slab, element-wise ops run over long
     contiguous rows of B, matmuls are bmms over generators [R', R] @ [R, B];
   - the bias rides in the matmul as a constant-1 row of the hidden state;

@@ -7,13 +7,14 @@ generated and the (output-noised) prototype sequences, and takes an Adam step. E
 generator keeps the weights with the lowest training loss seen (the loss of a step is that of
 the weights before its update).
 
-CPU training runs a fused numba kernel: forward, loss and backward of all generators and
-sequences of a step in one compiled call, every (sequence, generator) pair a SIMD lane. A
-per-op framework costs several microseconds per op and T=205 steps need ~11 ops each, which
-made every torch formulation tried (autograd, hand-written bmm engines in several layouts)
-several times slower on CPU. Other devices use the torch engine in `mic.generator` (same maths,
-device-agnostic); the two are checked against each other and against torch.nn.LSTM autograd
-in the tests.
+CPU training runs a fused C kernel (mic/native/train_step.c): forward, loss and backward of
+all generators and sequences of a step in one call, every (sequence, generator) pair a SIMD
+lane. A per-op framework costs several microseconds per op and T=205 steps need ~11 ops each,
+which made every torch formulation tried (autograd, hand-written bmm engines in several
+layouts) several times slower on CPU; a numba kernel was 3x slower than the C one, because its
+loops over 8-20 lanes stayed scalar or paid loop overhead at every step. Other devices, and a
+CPU without a C compiler, use the torch engine in `mic.generator` (same maths, device-agnostic);
+the two are checked against each other and against torch.nn.LSTM autograd in the tests.
 
 Randomness is per generator (init from its seed, noise and prototype choice from a stream
 derived from it, drawn in fixed-size chunks), so with the CPU kernel a generator's training
@@ -23,24 +24,26 @@ matmuls may round differently for different bank sizes).
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import time
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
 import numba
 import numpy as np
 import torch
-from llvmlite import ir as llvm_ir
-from numba import types
-from numba.extending import intrinsic
 from torch import Tensor
 
 from mic import generator as gen
+from mic import native
 from mic.generator import GeneratorBank
 
 _CHUNK = 64  # steps drawn (noise) and run (CPU kernel) at once; fixed, so streams are bank-independent
 _SCHEDULES = ("constant", "cosine")
+_F = np.float32
 
 
 @dataclass(frozen=True)
@@ -159,188 +162,61 @@ class _Episodes:
         return x0, target
 
 
-# --------------------------------------------------------------------------- numba CPU kernel
+# --------------------------------------------------------------------------- CPU kernel
 #
-# Lanes: the kernel runs every (sequence b, generator g) pair as one SIMD lane, lane = b*G + g,
-# innermost in every array, so each inner loop is a plain vectorisable loop over lanes and the
-# weights of generator g are repeated for its B lanes. torch's CPU sigmoid/exp and libm's expf
-# are scalar-speed here, so the kernel uses its own exp (Cephes polynomial, ~1e-7 relative
-# error, the same as libm measured over the float32 range) which LLVM vectorises.
+# Lanes: every (sequence b, generator g) pair is a lane, lane = b*G + g. The C kernel
+# (mic/native/train_step.c) runs them 8 to a SIMD vector, so lanes are grouped in blocks of 8
+# that sit innermost in every lane array ([blocks, ..., 8]); padding lanes have zero weights,
+# inputs and targets and are never read back. numba glues it together: per-generator weights
+# to lanes, lane gradients back to generators, best-weights bookkeeping and Adam.
+
+_LANES = 8
 
 
-@intrinsic
-def _int_bits_as_f32(typingctx, x):  # pragma: no cover - compiled
-    """Reinterpret the low 32 bits of an integer as a float32."""
-    if not isinstance(x, types.Integer):
-        return None
-
-    def codegen(context, builder, signature, args):
-        v = args[0]
-        if v.type.width != 32:
-            v = builder.trunc(v, llvm_ir.IntType(32))
-        return builder.bitcast(v, llvm_ir.FloatType())
-
-    return types.float32(x), codegen
-
-
-_F = np.float32
-_LOG2E, _LN2_HI, _LN2_LO = _F(1.44269504088896341), _F(0.693359375), _F(-2.12194440e-4)
-_EXP_POLY = (_F(1.9875691500e-4), _F(1.3981999507e-3), _F(8.3334519073e-3), _F(4.1665795894e-2),
-             _F(1.6666665459e-1), _F(5.0000001201e-1))
-_ROUND_MAGIC = _F(12582912.0)  # 1.5 * 2**23: x + M - M rounds a float32 to the nearest integer
-_EXP_LO, _EXP_HI = _F(-87.0), _F(88.0)
-
-
-@numba.njit(inline="always")
-def fast_exp(x):  # pragma: no cover - compiled
-    """float32 exp (Cephes expf): 2^n * p(r), r = x - n ln2, branch-free so loops vectorise."""
-    p0, p1, p2, p3, p4, p5 = _EXP_POLY
-    x = x if x > _EXP_LO else _EXP_LO
-    x = x if x < _EXP_HI else _EXP_HI
-    n = (x * _LOG2E + _ROUND_MAGIC) - _ROUND_MAGIC
-    r = x - n * _LN2_HI - n * _LN2_LO
-    p = (((((p0 * r + p1) * r + p2) * r + p3) * r + p4) * r + p5) * r * r + r + _F(1.0)
-    return p * _int_bits_as_f32((np.int32(n) + np.int32(127)) << np.int32(23))
-
-
-@numba.njit(cache=True, error_model="numpy", fastmath={"contract"})  # FMA only: keeps IEEE semantics otherwise
-def _fused_step(w_in, w_rec, w_hh, bias, w_out, b_out, x0, target, scale,
-                d_w_ih, d_w_hh, d_b, d_w_out, d_b_out, sq,
-                gates, cell, tcell, hid, d_y, z, dz, dh, dc):  # pragma: no cover - compiled
-    """Forward, squared error and backward for every lane; per-lane gradients are overwritten.
-
-    Shapes (L lanes): w_in [I, 4H, L] and w_rec [H, 4H, L] (transposed, g-gate rows doubled:
-    tanh(z) = 2 sigmoid(2z) - 1), w_hh [4H, H, L] (plain), bias [4H, L] (doubled), w_out [O, H, L],
-    b_out [O, L], x0 [I, L], target [T, O, L]. Gradients use the same transposed layouts; sq [L]
-    gets the summed squared error and d loss / d y = scale * error. Scratch: gates [T, 4H, L],
-    cell/hid [T+1, H, L] (slot 0 = state before the first step), tcell [T, H, L], d_y [T, O, L],
-    z/dz [4H, L], dh/dc [H, L].
-    """
-    n_t, n_o, n_l = target.shape
-    h4 = bias.shape[0]
-    h = h4 // 4
-    n_i = x0.shape[0]
-    one, two, zero = _F(1.0), _F(2.0), _F(0.0)
-    cell[0] = zero
-    hid[0] = zero
-    sq[:] = zero
-    for t in range(n_t):
-        for r in range(h4):
-            for q in range(n_l):
-                z[r, q] = bias[r, q]
-        if t == 0:
-            for j in range(n_i):
-                for r in range(h4):
-                    for q in range(n_l):
-                        z[r, q] += w_in[j, r, q] * x0[j, q]
-        else:
-            for k in range(h):
-                for r in range(h4):
-                    for q in range(n_l):
-                        z[r, q] += w_rec[k, r, q] * hid[t, k, q]
-        for r in range(h4):
-            for q in range(n_l):
-                gates[t, r, q] = one / (one + fast_exp(-z[r, q]))
-        for k in range(h):
-            for q in range(n_l):
-                gg = two * gates[t, 2 * h + k, q] - one
-                gates[t, 2 * h + k, q] = gg
-                c = gates[t, h + k, q] * cell[t, k, q] + gates[t, k, q] * gg
-                cell[t + 1, k, q] = c
-                tc = two / (one + fast_exp(-two * c)) - one
-                tcell[t, k, q] = tc
-                hid[t + 1, k, q] = gates[t, 3 * h + k, q] * tc
-        for o in range(n_o):
-            for q in range(n_l):
-                d_y[t, o, q] = b_out[o, q] - target[t, o, q]
-            for k in range(h):
-                for q in range(n_l):
-                    d_y[t, o, q] += w_out[o, k, q] * hid[t + 1, k, q]
-            for q in range(n_l):
-                e = d_y[t, o, q]
-                sq[q] += e * e
-                d_y[t, o, q] = scale * e
-
-    d_w_ih[:] = zero
-    d_w_hh[:] = zero
-    d_b[:] = zero
-    d_w_out[:] = zero
-    d_b_out[:] = zero
-    dh[:] = zero
-    dc[:] = zero
-    for t in range(n_t - 1, -1, -1):
-        for o in range(n_o):
-            for q in range(n_l):
-                d_b_out[o, q] += d_y[t, o, q]
-            for k in range(h):
-                for q in range(n_l):
-                    d = d_y[t, o, q]
-                    d_w_out[o, k, q] += d * hid[t + 1, k, q]
-                    dh[k, q] += w_out[o, k, q] * d
-        for k in range(h):
-            for q in range(n_l):
-                ii = gates[t, k, q]
-                ff = gates[t, h + k, q]
-                gg = gates[t, 2 * h + k, q]
-                oo = gates[t, 3 * h + k, q]
-                tc = tcell[t, k, q]
-                dck = dc[k, q] + dh[k, q] * oo * (one - tc * tc)
-                dz[k, q] = dck * gg * ii * (one - ii)
-                dz[h + k, q] = dck * cell[t, k, q] * ff * (one - ff)
-                dz[2 * h + k, q] = dck * ii * (one - gg * gg)
-                dz[3 * h + k, q] = dh[k, q] * tc * oo * (one - oo)
-                dc[k, q] = dck * ff
-                dh[k, q] = zero
-        for r in range(h4):
-            for q in range(n_l):
-                d_b[r, q] += dz[r, q]
-        if t > 0:
-            for k in range(h):
-                for r in range(h4):
-                    for q in range(n_l):
-                        d_w_hh[k, r, q] += hid[t, k, q] * dz[r, q]
-            for r in range(h4):
-                for k in range(h):
-                    for q in range(n_l):
-                        dh[k, q] += w_hh[r, k, q] * dz[r, q]
-        else:
-            for j in range(n_i):
-                for r in range(h4):
-                    for q in range(n_l):
-                        d_w_ih[j, r, q] += x0[j, q] * dz[r, q]
+@functools.cache
+def _kernel() -> tuple[Callable, Callable]:
+    """(train step, scratch size) of the compiled kernel; raises native.NativeUnavailable."""
+    lib = native.load("train_step")
+    step, size = lib.mic_train_step, lib.mic_train_scratch_floats
+    step.argtypes = [ctypes.c_int] * 5 + [ctypes.c_float] + [ctypes.c_void_p] * 15
+    step.restype = None
+    size.argtypes = [ctypes.c_int] * 4
+    size.restype = ctypes.c_long
+    return step, size
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _expand_lanes(w_ih, w_hh, b_ih, b_hh, w_out, b_out, n_b,
-                  l_in, l_rec, l_hh, l_bias, l_out, l_bout):  # pragma: no cover - compiled
-    """Per-generator parameters (generator last) -> the kernel's per-lane weights (lane b*G + g)."""
+                  l_in, l_rec, l_hh_t, l_bias, l_out, l_bout):  # pragma: no cover - compiled
+    """Per-generator parameters (generator last) -> the kernel's lane weights ([block, ..., 8]).
+
+    g-gate rows of l_in, l_rec and l_bias are doubled (tanh z = 2 sigmoid(2z) - 1); l_rec and
+    l_hh_t are w_hh transposed, l_hh_t plain.
+    """
     h4, n_i, n_g = w_ih.shape
     h = w_hh.shape[1]
     n_o = w_out.shape[0]
-    for r in range(h4):
-        sc = _F(2.0) if 2 * h <= r < 3 * h else _F(1.0)
-        for b in range(n_b):
-            for g in range(n_g):
-                q = b * n_g + g
+    for b in range(n_b):
+        for g in range(n_g):
+            blk, s = divmod(b * n_g + g, 8)
+            for r in range(h4):
+                sc = _F(2.0) if 2 * h <= r < 3 * h else _F(1.0)
                 for j in range(n_i):
-                    l_in[j, r, q] = w_ih[r, j, g] * sc
+                    l_in[blk, j, r, s] = w_ih[r, j, g] * sc
                 for k in range(h):
-                    l_rec[k, r, q] = w_hh[r, k, g] * sc
-                    l_hh[r, k, q] = w_hh[r, k, g]
-                l_bias[r, q] = (b_ih[r, g] + b_hh[r, g]) * sc
-    for o in range(n_o):
-        for b in range(n_b):
-            for g in range(n_g):
-                q = b * n_g + g
+                    l_rec[blk, k, r, s] = w_hh[r, k, g] * sc
+                    l_hh_t[blk, k, r, s] = w_hh[r, k, g]
+                l_bias[blk, r, s] = (b_ih[r, g] + b_hh[r, g]) * sc
+            for o in range(n_o):
                 for k in range(h):
-                    l_out[o, k, q] = w_out[o, k, g]
-                l_bout[o, q] = b_out[o, g]
+                    l_out[blk, o, k, s] = w_out[o, k, g]
+                l_bout[blk, o, s] = b_out[o, g]
 
 
 @numba.njit(cache=True, error_model="numpy")
 def _reduce_lanes(d_in, d_rec, d_b, d_out, d_bout, sq, n_b,
                   g_ih, g_hh, g_bih, g_bhh, g_out, g_bout, sq_g):  # pragma: no cover - compiled
-    """Per-lane gradients -> per-generator gradients (generator last), summed over b in order."""
+    """Lane gradients -> per-generator gradients (generator last), summed over b in order."""
     h4, n_i, n_g = g_ih.shape
     h = g_hh.shape[1]
     n_o = g_out.shape[0]
@@ -351,71 +227,59 @@ def _reduce_lanes(d_in, d_rec, d_b, d_out, d_bout, sq, n_b,
     g_bout[:] = 0.0
     sq_g[:] = 0.0
     for b in range(n_b):
-        for r in range(h4):
-            for g in range(n_g):
-                q = b * n_g + g
-                for j in range(n_i):
-                    g_ih[r, j, g] += d_in[j, r, q]
-                for k in range(h):
-                    g_hh[r, k, g] += d_rec[k, r, q]
-                g_bih[r, g] += d_b[r, q]
-        for o in range(n_o):
-            for g in range(n_g):
-                q = b * n_g + g
-                for k in range(h):
-                    g_out[o, k, g] += d_out[o, k, q]
-                g_bout[o, g] += d_bout[o, q]
         for g in range(n_g):
-            sq_g[g] += sq[b * n_g + g]
+            blk, s = divmod(b * n_g + g, 8)
+            for r in range(h4):
+                for j in range(n_i):
+                    g_ih[r, j, g] += d_in[blk, j, r, s]
+                for k in range(h):
+                    g_hh[r, k, g] += d_rec[blk, k, r, s]
+                g_bih[r, g] += d_b[blk, r, s]
+            for o in range(n_o):
+                for k in range(h):
+                    g_out[o, k, g] += d_out[blk, o, k, s]
+                g_bout[o, g] += d_bout[blk, o, s]
+            sq_g[g] += sq[blk, s]
     g_bhh[:] = g_bih
 
 
 @numba.njit(cache=True, error_model="numpy")
-def _train_chunk(theta, grad, m, v, best, gen_of, params, gparams, lanes, lane_grads, scratch, sq_g,
-                 x0, target, lrs, t0, b1, b2, eps, best_loss, best_step, step0, losses):  # pragma: no cover
-    """Run len(lrs) training steps: kernel, best-weights bookkeeping, Adam (as torch.optim.Adam).
+def _finish_step(theta, grad, m, v, best, gen_of, params, gparams, lanes, lane_grads, sq_g, n_b, count,
+                 lr, t, b1, b2, eps, best_loss, best_step, step, losses):  # pragma: no cover - compiled
+    """After the kernel ran step `step`: per-generator gradients and loss (losses [G] out), keep
+    improved weights, one Adam step (as torch.optim.Adam, t = steps so far), new lane weights.
 
     theta/grad/m/v/best are flat float32 buffers of all parameters (generator last, see
-    _NumbaTrainer); params/gparams are shaped views of theta/grad; gen_of[i] is the
-    generator of flat element i. x0 [S, I, L], target [S, T, O, L] per lane; losses [S, G] out.
+    _NativeTrainer); params/gparams are shaped views of theta/grad; gen_of[i] is the generator
+    of flat element i.
     """
-    n_t, n_o, n_l = target.shape[1], target.shape[2], target.shape[3]
     n_g = best_loss.shape[0]
-    n_b = n_l // n_g
-    count = _F(n_b * n_t * n_o)
-    scale = _F(2.0) / count
-    b1, b2, eps = _F(b1), _F(b2), _F(eps)
+    _reduce_lanes(lane_grads[0], lane_grads[1], lane_grads[2], lane_grads[3], lane_grads[4], lane_grads[5],
+                  n_b, gparams[0], gparams[1], gparams[2], gparams[3], gparams[4], gparams[5], sq_g)
+    any_better = False
     improved = np.zeros(n_g, dtype=np.bool_)
-    for s in range(lrs.shape[0]):
-        _expand_lanes(params[0], params[1], params[2], params[3], params[4], params[5], n_b,
-                      lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5])
-        _fused_step(lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5], x0[s], target[s], scale,
-                    lane_grads[0], lane_grads[1], lane_grads[2], lane_grads[3], lane_grads[4], lane_grads[5],
-                    scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6],
-                    scratch[7], scratch[8])
-        _reduce_lanes(lane_grads[0], lane_grads[1], lane_grads[2], lane_grads[3], lane_grads[4], lane_grads[5],
-                      n_b, gparams[0], gparams[1], gparams[2], gparams[3], gparams[4], gparams[5], sq_g)
-        any_better = False
-        for g in range(n_g):
-            loss = sq_g[g] / count
-            losses[s, g] = loss
-            improved[g] = loss < best_loss[g]
-            if improved[g]:
-                best_loss[g] = loss
-                best_step[g] = step0 + s
-                any_better = True
-        if any_better:
-            for i in range(theta.shape[0]):
-                if improved[gen_of[i]]:
-                    best[i] = theta[i]
-        t = t0 + s + 1
-        step_size = _F(lrs[s] / (1.0 - float(b1) ** t))
-        bc2_sqrt = _F(math.sqrt(1.0 - float(b2) ** t))
+    for g in range(n_g):
+        loss = sq_g[g] / count
+        losses[g] = loss
+        improved[g] = loss < best_loss[g]
+        if improved[g]:
+            best_loss[g] = loss
+            best_step[g] = step
+            any_better = True
+    if any_better:
         for i in range(theta.shape[0]):
-            gi = grad[i]
-            m[i] += (_F(1.0) - b1) * (gi - m[i])
-            v[i] = v[i] * b2 + (_F(1.0) - b2) * gi * gi
-            theta[i] -= step_size * (m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps))
+            if improved[gen_of[i]]:
+                best[i] = theta[i]
+    b1, b2, eps = _F(b1), _F(b2), _F(eps)
+    step_size = _F(lr / (1.0 - float(b1) ** t))
+    bc2_sqrt = _F(math.sqrt(1.0 - float(b2) ** t))
+    for i in range(theta.shape[0]):
+        gi = grad[i]
+        m[i] += (_F(1.0) - b1) * (gi - m[i])
+        v[i] = v[i] * b2 + (_F(1.0) - b2) * gi * gi
+        theta[i] -= step_size * (m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps))
+    _expand_lanes(params[0], params[1], params[2], params[3], params[4], params[5], n_b,
+                  lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5])
 
 
 def _generator_last(t: Tensor) -> Tensor:
@@ -423,10 +287,18 @@ def _generator_last(t: Tensor) -> Tensor:
     return t.permute(*range(1, t.dim()), 0)
 
 
-class _NumbaTrainer:
-    """CPU float32 training state: flat parameter/Adam buffers and the kernel's lane buffers."""
+def _to_blocks(a: Tensor, n_blocks: int) -> np.ndarray:
+    """[S, *rest, L] -> float32 [S, blocks, *rest, 8], lanes zero-padded to blocks * 8."""
+    a = torch.nn.functional.pad(a.float(), (0, n_blocks * _LANES - a.shape[-1]))
+    a = a.reshape(*a.shape[:-1], n_blocks, _LANES)
+    return a.movedim(-2, 1).contiguous().numpy()
+
+
+class _NativeTrainer:
+    """CPU float32 training state: flat parameter/Adam buffers and the C kernel's lane buffers."""
 
     def __init__(self, bank: GeneratorBank, batch: int, steps: int) -> None:
+        self.kernel, scratch_floats = _kernel()
         g = bank.num_generators
         shapes = [tuple(_generator_last(t).shape) for t in bank.tensors()]
         sizes = [math.prod(sh) for sh in shapes]
@@ -439,15 +311,18 @@ class _NumbaTrainer:
         self.best = self.theta.copy()
         self.gen_of = np.concatenate([np.broadcast_to(np.arange(g), sh).ravel() for sh in shapes])
         h4, n_i = bank.w_ih.shape[1:]
-        h, o, n_l = bank.hidden_size, bank.output_size, batch * g
-        self.lanes = (e(n_i, h4, n_l), e(h, h4, n_l), e(h4, h, n_l), e(h4, n_l), e(o, h, n_l), e(o, n_l))
-        self.lane_grads = (e(n_i, h4, n_l), e(h, h4, n_l), e(h4, n_l), e(o, h, n_l), e(o, n_l), e(n_l))
-        self.scratch = (e(steps, h4, n_l), e(steps + 1, h, n_l), e(steps, h, n_l), e(steps + 1, h, n_l),
-                        e(steps, o, n_l), e(h4, n_l), e(h4, n_l), e(h, n_l), e(h, n_l))
+        h, o = bank.hidden_size, bank.output_size
+        nb = -(-batch * g // _LANES)
+        self.batch, self.dims = batch, (nb, steps, h, o, n_i)
+        self.lanes = (e(nb, n_i, h4, 8), e(nb, h, h4, 8), e(nb, h, h4, 8), e(nb, h4, 8), e(nb, o, h, 8), e(nb, o, 8))
+        self.lane_grads = (e(nb, n_i, h4, 8), e(nb, h, h4, 8), e(nb, h4, 8), e(nb, o, h, 8), e(nb, o, 8), e(nb, 8))
+        self.scratch = e(scratch_floats(nb, steps, h, o))
+        self.pointers = [a.ctypes.data for a in self.lanes], [a.ctypes.data for a in self.lane_grads]
         self.sq_g = e(g)
         self.best_loss = np.full(g, np.inf, np.float32)
         self.best_step = np.zeros(g, np.int64)
         self.t = 0
+        _expand_lanes(*self.params, batch, *self.lanes)
 
     def _views(self, flat: np.ndarray) -> tuple[np.ndarray, ...]:
         """Shaped views of a flat buffer, one per parameter (generator last)."""
@@ -456,15 +331,21 @@ class _NumbaTrainer:
 
     def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int, settings: TrainSettings) -> Tensor:
         """Train on a chunk (x0 [S, G, B, I], target [S, G, B, T, O]); returns losses [S, G]."""
-        x_l = x0.permute(0, 3, 2, 1).reshape(x0.shape[0], x0.shape[3], -1).float().contiguous().numpy()
-        t_l = target.permute(0, 3, 4, 2, 1).reshape(*target.shape[:1], *target.shape[3:], -1)
-        t_l = t_l.float().contiguous().numpy()
+        nb, n_t, h, n_o, n_i = self.dims
+        x_l = _to_blocks(x0.permute(0, 3, 2, 1).reshape(x0.shape[0], x0.shape[3], -1), nb)  # [S, nb, I, 8]
+        t_l = _to_blocks(target.permute(0, 3, 4, 2, 1).reshape(*target.shape[:1], *target.shape[3:], -1), nb)
+        count = _F(self.batch * n_t * n_o)
+        scale = 2.0 / float(count)
+        lanes, grads = self.pointers
         losses = np.empty((len(lrs), len(self.best_loss)), np.float32)
         b1, b2 = settings.adam_betas
-        _train_chunk(self.theta, self.grad, self.m, self.v, self.best, self.gen_of, self.params, self.gparams,
-                     self.lanes, self.lane_grads, self.scratch, self.sq_g, x_l, t_l, np.asarray(lrs, np.float64),
-                     self.t, b1, b2, settings.adam_eps, self.best_loss, self.best_step, step0, losses)
-        self.t += len(lrs)
+        for s, lr in enumerate(lrs):
+            self.kernel(nb, n_t, h, n_o, n_i, scale, *lanes, x_l[s].ctypes.data, t_l[s].ctypes.data, *grads,
+                        self.scratch.ctypes.data)
+            self.t += 1
+            _finish_step(self.theta, self.grad, self.m, self.v, self.best, self.gen_of, self.params, self.gparams,
+                         self.lanes, self.lane_grads, self.sq_g, self.batch, count, lr, self.t, b1, b2, settings.adam_eps,
+                         self.best_loss, self.best_step, step0 + s, losses[s])
         return torch.from_numpy(losses)
 
     def best_bank(self) -> GeneratorBank:
@@ -566,14 +447,22 @@ class _TorchTrainer:
 
 
 def _trainer(bank: GeneratorBank, settings: TrainSettings, steps: int, backend: str):
-    """The numba trainer (float32 on CPU) or the torch one, as asked."""
-    if backend not in ("auto", "numba", "torch"):
-        raise ValueError("backend must be 'auto', 'numba' or 'torch'")
+    """The native trainer (float32 on CPU) or the torch one, as asked.
+
+    "auto" falls back to the torch engine, with a warning, where the C kernel cannot be built.
+    """
+    if backend not in ("auto", "native", "torch"):
+        raise ValueError("backend must be 'auto', 'native' or 'torch'")
     cpu32 = bank.device.type == "cpu" and bank.dtype == torch.float32
-    if backend == "numba" and not cpu32:
-        raise ValueError("the numba backend needs a float32 bank on the CPU")
-    if backend == "numba" or (backend == "auto" and cpu32):
-        return _NumbaTrainer(bank, settings.prototypes_per_step, steps)
+    if backend == "native" and not cpu32:
+        raise ValueError("the native backend needs a float32 bank on the CPU")
+    if backend == "native" or (backend == "auto" and cpu32):
+        try:
+            return _NativeTrainer(bank, settings.prototypes_per_step, steps)
+        except native.NativeUnavailable as err:
+            if backend == "native":
+                raise
+            warnings.warn(f"training on the (slower) torch engine: {err}", RuntimeWarning, stacklevel=3)
     return _TorchTrainer(bank, settings)
 
 
@@ -582,7 +471,7 @@ def train_generators(prototypes: Tensor, settings: TrainSettings, seeds: Sequenc
                      progress: Callable[[int, Tensor], None] | None = None) -> TrainResult:
     """Train G generators, generator g only on prototypes[g] ([G, 4, T, O]); return best weights.
 
-    backend: "auto" (numba kernel for float32 on CPU, else torch), "numba" or "torch".
+    backend: "auto" (C kernel for float32 on CPU, else torch), "native" or "torch".
     progress(steps_done, best_loss) is called after every chunk of steps if given.
     """
     seeds = [int(s) for s in seeds]
