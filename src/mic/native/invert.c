@@ -22,7 +22,7 @@ void mic_invert_module(int n_blocks, int n_t, int h, int n_o, int n_i, int itera
                        const float *w_hh_t, const float *bias, const float *w_out, const float *b_out,
                        const float *target, float *x, float *losses, float *y_keep, float *scratch) {
     const int h4 = 4 * h;
-    const v8 zero = splat(0.0f), one = splat(1.0f), two = splat(2.0f);
+    const v8 zero = splat(0.0f), one = splat(1.0f);
     const v8 scale = splat(2.0f / (float)(n_t * n_o)), tiny = splat(1.1754944e-38f);  /* float32 tiny, as project() */
     v8 *gates = (v8 *)scratch;                    /* [T, 4H] */
     v8 *cell = gates + (long)n_t * h4;            /* [T+1, H], slot 0 = zero state */
@@ -59,15 +59,7 @@ void mic_invert_module(int n_blocks, int n_t, int h, int n_o, int n_i, int itera
                 for (int r = 0; r < h4; ++r) g[r] = sigmoid(g[r]);
                 const v8 *cp = cell + (long)t * h;
                 v8 *cn = cell + (long)(t + 1) * h, *tc = tcell + (long)(t + 1) * h, *hn = hid + (long)(t + 1) * h;
-                for (int k = 0; k < h; ++k) {
-                    v8 gg = two * g[2 * h + k] - one;
-                    g[2 * h + k] = gg;
-                    v8 c = g[h + k] * cp[k] + g[k] * gg;
-                    cn[k] = c;
-                    v8 tck = two / (one + vexp(-two * c)) - one;
-                    tc[k] = tck;
-                    hn[k] = g[3 * h + k] * tck;
-                }
+                cell_forward(g, cp, cn, tc, hn, h);
                 v8 *d = dy + (long)t * n_o;
                 for (int o = 0; o < n_o; ++o) d[o] = splat(b_out[o]);
                 gemv_shared(d, d, w_out, h, 1, hn, n_o, h);
@@ -86,15 +78,7 @@ void mic_invert_module(int n_blocks, int n_t, int h, int n_o, int n_i, int itera
             for (int t = n_t - 1; t >= 0; --t) {
                 gemv_shared(dh, dh, w_out, 1, h, dy + (long)t * n_o, h, n_o);
                 const v8 *g = gates + (long)t * h4, *cp = cell + (long)t * h, *tc = tcell + (long)(t + 1) * h;
-                for (int k = 0; k < h; ++k) {
-                    v8 ii = g[k], ff = g[h + k], gg = g[2 * h + k], oo = g[3 * h + k], tck = tc[k];
-                    v8 dck = dc[k] + dh[k] * oo * (one - tck * tck);
-                    dz[k] = dck * gg * ii * (one - ii);
-                    dz[h + k] = dck * cp[k] * ff * (one - ff);
-                    dz[2 * h + k] = dck * ii * (one - gg * gg);
-                    dz[3 * h + k] = dh[k] * tck * oo * (one - oo);
-                    dc[k] = dck * ff;
-                }
+                cell_backward(dz, g, cp, tc, dh, dc, h);
                 if (t > 0) gemv_shared(dh, NULL, w_hh_t, h4, 1, dz, h, h4);
             }
             /* Adam on the projected vector (authors: no bias correction); dz holds d loss / d z_0 */

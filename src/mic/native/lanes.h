@@ -26,62 +26,76 @@ static inline v8 vexp(v8 x) {
 static inline v8 sigmoid(v8 z) { return 1.0f / (1.0f + vexp(-z)); }
 
 
-/* out[i] = (init ? init[i] : 0) + sum_j w[i * wi + j * wj] * v[j] for i < n_out, j < n_sum, each sum
- * in order of j. Eight (then four, then one) outputs at a time keep independent multiply-add chains
- * in flight; one chain per output would wait on the FMA latency. */
+/* out[i] = (init ? init[i] : 0) + sum_j W(i, j) * v[j] for i < n_out, j < n_sum, each sum in order
+ * of j. Eight (then four, then one) outputs at a time keep independent multiply-add chains in
+ * flight; one chain per output would wait on the FMA latency. W(i, j) is per lane (a v8) in
+ * gemv and shared by all lanes (a float) in gemv_shared. */
+#define GEMV_BODY(W)                                                                 \
+    int i = 0;                                                                       \
+    for (; i + 8 <= n_out; i += 8) {                                                 \
+        v8 a[8];                                                                     \
+        for (int u = 0; u < 8; ++u) a[u] = init ? init[i + u] : splat(0.0f);         \
+        for (int j = 0; j < n_sum; ++j) {                                            \
+            v8 vj = v[j];                                                            \
+            for (int u = 0; u < 8; ++u) a[u] += W(i + u, j) * vj;                    \
+        }                                                                            \
+        for (int u = 0; u < 8; ++u) out[i + u] = a[u];                               \
+    }                                                                                \
+    for (; i + 4 <= n_out; i += 4) {                                                 \
+        v8 a[4];                                                                     \
+        for (int u = 0; u < 4; ++u) a[u] = init ? init[i + u] : splat(0.0f);         \
+        for (int j = 0; j < n_sum; ++j) {                                            \
+            v8 vj = v[j];                                                            \
+            for (int u = 0; u < 4; ++u) a[u] += W(i + u, j) * vj;                    \
+        }                                                                            \
+        for (int u = 0; u < 4; ++u) out[i + u] = a[u];                               \
+    }                                                                                \
+    for (; i < n_out; ++i) {                                                         \
+        v8 a = init ? init[i] : splat(0.0f);                                         \
+        for (int j = 0; j < n_sum; ++j) a += W(i, j) * v[j];                         \
+        out[i] = a;                                                                  \
+    }
+
+#define WEIGHT(i, j) w[(i) * wi + (j) * wj]
+
 static inline void gemv(v8 *out, const v8 *init, const v8 *w, long wi, long wj, const v8 *v, int n_out, int n_sum) {
-    int i = 0;
-    for (; i + 8 <= n_out; i += 8) {
-        v8 a[8];
-        for (int u = 0; u < 8; ++u) a[u] = init ? init[i + u] : splat(0.0f);
-        for (int j = 0; j < n_sum; ++j) {
-            v8 vj = v[j];
-            for (int u = 0; u < 8; ++u) a[u] += w[(i + u) * wi + j * wj] * vj;
-        }
-        for (int u = 0; u < 8; ++u) out[i + u] = a[u];
-    }
-    for (; i + 4 <= n_out; i += 4) {
-        v8 a[4];
-        for (int u = 0; u < 4; ++u) a[u] = init ? init[i + u] : splat(0.0f);
-        for (int j = 0; j < n_sum; ++j) {
-            v8 vj = v[j];
-            for (int u = 0; u < 4; ++u) a[u] += w[(i + u) * wi + j * wj] * vj;
-        }
-        for (int u = 0; u < 4; ++u) out[i + u] = a[u];
-    }
-    for (; i < n_out; ++i) {
-        v8 a = init ? init[i] : splat(0.0f);
-        for (int j = 0; j < n_sum; ++j) a += w[i * wi + j * wj] * v[j];
-        out[i] = a;
+    GEMV_BODY(WEIGHT)
+}
+
+static inline void gemv_shared(v8 *out, const v8 *init, const float *w, long wi, long wj, const v8 *v, int n_out,
+                               int n_sum) {
+    GEMV_BODY(WEIGHT)
+}
+
+#undef WEIGHT
+#undef GEMV_BODY
+
+/* One LSTM cell step after the gate sigmoids g [4H] (i, f, g, o; g rows from doubled inputs):
+ * g's rows become tanh, and the new cell, its tanh and the hidden state are written. */
+static inline void cell_forward(v8 *g, const v8 *cp, v8 *cn, v8 *tc, v8 *hn, int h) {
+    const v8 one = splat(1.0f), two = splat(2.0f);
+    for (int k = 0; k < h; ++k) {
+        v8 gg = two * g[2 * h + k] - one;
+        g[2 * h + k] = gg;
+        v8 c = g[h + k] * cp[k] + g[k] * gg;
+        cn[k] = c;
+        v8 tck = two / (one + vexp(-two * c)) - one;
+        tc[k] = tck;
+        hn[k] = g[3 * h + k] * tck;
     }
 }
 
-/* As gemv, with weights shared by all lanes (one float each). */
-static inline void gemv_shared(v8 *out, const v8 *init, const float *w, long wi, long wj, const v8 *v, int n_out,
-                               int n_sum) {
-    int i = 0;
-    for (; i + 8 <= n_out; i += 8) {
-        v8 a[8];
-        for (int u = 0; u < 8; ++u) a[u] = init ? init[i + u] : splat(0.0f);
-        for (int j = 0; j < n_sum; ++j) {
-            v8 vj = v[j];
-            for (int u = 0; u < 8; ++u) a[u] += w[(i + u) * wi + j * wj] * vj;
-        }
-        for (int u = 0; u < 8; ++u) out[i + u] = a[u];
-    }
-    for (; i + 4 <= n_out; i += 4) {
-        v8 a[4];
-        for (int u = 0; u < 4; ++u) a[u] = init ? init[i + u] : splat(0.0f);
-        for (int j = 0; j < n_sum; ++j) {
-            v8 vj = v[j];
-            for (int u = 0; u < 4; ++u) a[u] += w[(i + u) * wi + j * wj] * vj;
-        }
-        for (int u = 0; u < 4; ++u) out[i + u] = a[u];
-    }
-    for (; i < n_out; ++i) {
-        v8 a = init ? init[i] : splat(0.0f);
-        for (int j = 0; j < n_sum; ++j) a += w[i * wi + j * wj] * v[j];
-        out[i] = a;
+/* Its backward: gate gradients dz [4H] (may be g itself) from dh, and dc carried to the step before. */
+static inline void cell_backward(v8 *dz, const v8 *g, const v8 *cp, const v8 *tc, const v8 *dh, v8 *dc, int h) {
+    const v8 one = splat(1.0f);
+    for (int k = 0; k < h; ++k) {
+        v8 ii = g[k], ff = g[h + k], gg = g[2 * h + k], oo = g[3 * h + k], tck = tc[k];
+        v8 dck = dc[k] + dh[k] * oo * (one - tck * tck);
+        dz[k] = dck * gg * ii * (one - ii);
+        dz[h + k] = dck * cp[k] * ff * (one - ff);
+        dz[2 * h + k] = dck * ii * (one - gg * gg);
+        dz[3 * h + k] = dh[k] * tck * oo * (one - oo);
+        dc[k] = dck * ff;
     }
 }
 

@@ -82,7 +82,7 @@ void mic_train_step(int n_blocks, int n_t, int h, int n_o, int n_i, float scale,
     const int h4 = 4 * h;
     const long n_gates = (long)n_t * h4, n_state = (long)(n_t + 1) * h, n_dy = (long)n_t * n_o;
     const long per_block = n_gates + 3 * n_state + n_dy + 2L * h;
-    const v8 zero = splat(0.0f), one = splat(1.0f), two = splat(2.0f);
+    const v8 zero = splat(0.0f);
 #define VIEW(base, n) ((v8 *)(base) + blk * (long)(n))
 #define GATES VIEW(scratch, per_block)                 /* [T, 4H]; the backward overwrites them with dz */
 #define CELL (GATES + n_gates)                         /* [T+1, H], slot 0 = zero state */
@@ -105,15 +105,7 @@ void mic_train_step(int n_blocks, int n_t, int h, int n_o, int n_i, float scale,
             for (int r = 0; r < h4; ++r) g[r] = sigmoid(g[r]);
             const v8 *cp = CELL + t * h;
             v8 *cn = CELL + (t + 1) * h, *tc = TCELL + (t + 1) * h, *hn = HID + (t + 1) * h;
-            for (int k = 0; k < h; ++k) {
-                v8 gg = two * g[2 * h + k] - one;
-                g[2 * h + k] = gg;
-                v8 c = g[h + k] * cp[k] + g[k] * gg;
-                cn[k] = c;
-                v8 tck = two / (one + vexp(-two * c)) - one;
-                tc[k] = tck;
-                hn[k] = g[3 * h + k] * tck;
-            }
+            cell_forward(g, cp, cn, tc, hn, h);
             v8 *d = DY + t * n_o, *y = VIEW(target, n_t * n_o) + t * n_o, *bo = VIEW(b_out, n_o);
             for (int o = 0; o < n_o; ++o) d[o] = bo[o] - y[o];
             gemv(d, d, VIEW(w_out, n_o * h), h, 1, hn, n_o, h);
@@ -132,15 +124,7 @@ void mic_train_step(int n_blocks, int n_t, int h, int n_o, int n_i, float scale,
             v8 *dh = DH, *dc = DC, *g = GATES + t * h4;
             gemv(dh, dh, VIEW(w_out, n_o * h), 1, h, DY + t * n_o, h, n_o);
             const v8 *cp = CELL + t * h, *tc = TCELL + (t + 1) * h;
-            for (int k = 0; k < h; ++k) {
-                v8 ii = g[k], ff = g[h + k], gg = g[2 * h + k], oo = g[3 * h + k], tck = tc[k];
-                v8 dck = dc[k] + dh[k] * oo * (one - tck * tck);
-                g[k] = dck * gg * ii * (one - ii);
-                g[h + k] = dck * cp[k] * ff * (one - ff);
-                g[2 * h + k] = dck * ii * (one - gg * gg);
-                g[3 * h + k] = dh[k] * tck * oo * (one - oo);
-                dc[k] = dck * ff;
-            }
+            cell_backward(g, g, cp, tc, dh, dc, h);
             if (t > 0) gemv(dh, NULL, VIEW(w_hh_t, h * h4), h4, 1, g, h, h4);
         }
     }
