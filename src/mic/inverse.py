@@ -57,7 +57,7 @@ class InverseSettings:
     init_low: float = 0.245
     init_high: float = 0.255
     seed: int = 0
-    chunk_size: int | None = None  # targets per chunk; None: 128 (CPU kernel) / ~4096 pairs (torch)
+    chunk_size: int | None = None  # targets per chunk; None: 256 (CPU kernel) / ~4096 pairs (torch)
 
     def __post_init__(self) -> None:
         if self.iterations < 0:
