@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import scipy.io
 
 
 class DataFormatError(ValueError):
@@ -27,6 +26,8 @@ class RawDataset:
 
 def load_character_trajectories(path: str | os.PathLike) -> RawDataset:
     """Read `mixout` (3 x T per sample: x velocity, y velocity, pen force) and the 1-based labels."""
+    import scipy.io  # here: the modules importing this one run in every job; scipy.io is only read once
+
     mat = scipy.io.loadmat(path)
     try:
         cells = mat["mixout"][0]

@@ -7,7 +7,6 @@ import os
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from mic.datasets import DataFormatError, RawDataset
 from mic.io import save_npz
@@ -113,6 +112,9 @@ def split_indices(labels: np.ndarray, raw: RawDataset, settings: PreprocessSetti
         return rows[~raw.is_test], rows[raw.is_test]
     if settings.split != "stratified":
         raise ValueError(f"split must be 'stratified' or 'official', got {settings.split!r}")
+    # Imported here: every inverse and baseline job imports this module, and sklearn takes ~2 s to import.
+    from sklearn.model_selection import train_test_split
+
     train, test = train_test_split(
         rows, test_size=settings.test_fraction, stratify=labels, random_state=settings.split_seed
     )

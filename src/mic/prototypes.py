@@ -6,7 +6,6 @@ import os
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.cluster import KMeans
 
 from mic.io import save_npz
 from mic.preprocess import PROTOTYPES_PER_CLASS, PreparedData
@@ -111,6 +110,8 @@ def cluster_centers(series: np.ndarray, settings: PrototypeSettings) -> np.ndarr
     k = PROTOTYPES_PER_CLASS
     if settings.metric == "dtw":
         return dtw_kmeans(series, k, settings)
+    from sklearn.cluster import KMeans  # here: every inverse job imports this module for Prototypes.load
+
     flat = series.reshape(len(series), -1)
     model = KMeans(n_clusters=k, random_state=settings.seed, n_init="auto").fit(flat)
     return model.cluster_centers_.reshape(k, *series.shape[1:])

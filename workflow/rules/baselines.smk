@@ -16,7 +16,10 @@ rule train_baseline:
         "benchmarks/train_baseline/{dataset}/{training_set}_rep{rep}.tsv"
     conda:
         "../../envs/mic.yaml"
-    threads: 2
+    # One thread, started first: the long full-set baselines then run beside the generator jobs
+    # instead of holding both cores at the end of the run.
+    threads: 1
+    priority: 1
     resources:
         mem_mb=6000,
         runtime=120,
