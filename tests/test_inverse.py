@@ -54,7 +54,7 @@ def trained():
         for p in range(4):
             protos[g, p, :, 0] = torch.sin(2 * math.pi * (t * (1 + 0.3 * p) + 0.1 * g))
             protos[g, p, :, 1] = torch.cos(2 * math.pi * t * (1 + 0.2 * g)) * (p - 1.5) / 1.5
-    result = training.train_generators(protos, training.TrainSettings(episodes=3200), [1, 2, 3])
+    result = training.train_generators(protos, training.TrainSettings(episodes=4000), [1, 2, 3])
     return result.bank, protos
 
 

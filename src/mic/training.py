@@ -7,9 +7,9 @@ generated and the (output-noised) prototype sequences, and takes an Adam step. E
 generator keeps the weights with the lowest training loss seen (the loss of a step is that of
 the weights before its update).
 
-CPU training runs a fused C kernel (mic/native/train_step.c): forward, loss and backward of
-all generators and sequences of a step in one call, every (sequence, generator) pair a SIMD
-lane. A per-op framework costs several microseconds per op and T=205 steps need ~11 ops each,
+CPU training runs a C kernel (mic/native/train_step.c): forward, loss, backward, best-weights
+bookkeeping and Adam of all generators, for a chunk of steps per call, every (sequence,
+generator) pair a SIMD lane. A per-op framework costs several microseconds per op and T=205 steps need ~11 ops each,
 which made every torch formulation tried (autograd, hand-written bmm engines in several
 layouts) several times slower on CPU; a numba kernel was 3x slower than the C one, because its
 loops over 8-20 lanes stayed scalar or paid loop overhead at every step. Other devices, and a
@@ -32,7 +32,6 @@ import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
 
-import numba
 import numpy as np
 import torch
 from torch import Tensor
@@ -43,7 +42,6 @@ from mic.generator import GeneratorBank
 
 _CHUNK = 64  # steps drawn (noise) and run (CPU kernel) at once; fixed, so streams are bank-independent
 _SCHEDULES = ("constant", "cosine")
-_F = np.float32
 
 
 @dataclass(frozen=True)
@@ -164,203 +162,133 @@ class _Episodes:
 
 # --------------------------------------------------------------------------- CPU kernel
 #
-# Lanes: every (sequence b, generator g) pair is a lane, lane = b*G + g. The C kernel
-# (mic/native/train_step.c) runs them 8 to a SIMD vector, so lanes are grouped in blocks of 8
-# that sit innermost in every lane array ([blocks, ..., 8]); padding lanes have zero weights,
-# inputs and targets and are never read back. numba glues it together: per-generator weights
-# to lanes, lane gradients back to generators, best-weights bookkeeping and Adam.
+# The C kernel (mic/native/train_step.c) runs 8 lanes per SIMD vector; a lane is a (sequence b,
+# generator g) pair: lane g of lane group b, generators padded to whole blocks of 8. It keeps the
+# parameters, their gradients, Adam moments and best weights in that lane layout (per block of 8
+# generators: w_in [I, 4H], w_hh transposed [H, 4H], b_ih, b_hh, w_out [O, H], b_out, each x 8),
+# and does a whole chunk of steps in one call: forward, loss, backward, best weights, Adam.
 
 _LANES = 8
 
 
+class _TrainerState(ctypes.Structure):
+    """ctypes mirror of mic_trainer in train_step.c (same fields, same order)."""
+
+    _fields_ = [(name, ctypes.c_int) for name in ("n_wblocks", "batch", "n_t", "h", "n_o", "n_i", "n_gen", "adam_t")]
+    _fields_ += [(name, ctypes.c_float) for name in ("scale", "count", "beta1", "beta2", "eps")]
+    _fields_ += [(name, ctypes.c_void_p) for name in ("theta", "grad", "m", "v", "best", "sq", "scratch", "best_loss",
+                                                      "best_step")]
+
+
 @functools.cache
-def _kernel() -> tuple[Callable, Callable]:
-    """(train step, scratch size) of the compiled kernel; raises native.NativeUnavailable."""
+def _kernel() -> ctypes.CDLL:
+    """The compiled training kernel; raises native.NativeUnavailable."""
     lib = native.load("train_step")
-    step, size = lib.mic_train_step, lib.mic_train_scratch_floats
-    step.argtypes = [ctypes.c_int] * 5 + [ctypes.c_float] + [ctypes.c_void_p] * 15
-    step.restype = None
-    size.argtypes = [ctypes.c_int] * 4
-    size.restype = ctypes.c_long
-    return step, size
+    state = ctypes.POINTER(_TrainerState)
+    lib.mic_train_steps.argtypes = [state, ctypes.c_int, ctypes.c_long] + [ctypes.c_void_p] * 4
+    lib.mic_train_gradients.argtypes = [state, ctypes.c_void_p, ctypes.c_void_p]
+    lib.mic_train_scratch_floats.argtypes = [ctypes.c_int] * 4
+    lib.mic_train_param_floats.argtypes = [ctypes.c_int] * 4
+    lib.mic_train_scratch_floats.restype = lib.mic_train_param_floats.restype = ctypes.c_long
+    lib.mic_train_steps.restype = lib.mic_train_gradients.restype = None
+    return lib
 
 
-@numba.njit(cache=True, error_model="numpy")
-def _expand_lanes(w_ih, w_hh, b_ih, b_hh, w_out, b_out, n_b,
-                  l_in, l_rec, l_hh_t, l_bias, l_out, l_bout):  # pragma: no cover - compiled
-    """Per-generator parameters (generator last) -> the kernel's lane weights ([block, ..., 8]).
-
-    g-gate rows of l_in, l_rec and l_bias are doubled (tanh z = 2 sigmoid(2z) - 1); l_rec and
-    l_hh_t are w_hh transposed, l_hh_t plain.
-    """
-    h4, n_i, n_g = w_ih.shape
-    h = w_hh.shape[1]
-    n_o = w_out.shape[0]
-    for b in range(n_b):
-        for g in range(n_g):
-            blk, s = divmod(b * n_g + g, 8)
-            for r in range(h4):
-                sc = _F(2.0) if 2 * h <= r < 3 * h else _F(1.0)
-                for j in range(n_i):
-                    l_in[blk, j, r, s] = w_ih[r, j, g] * sc
-                for k in range(h):
-                    l_rec[blk, k, r, s] = w_hh[r, k, g] * sc
-                    l_hh_t[blk, k, r, s] = w_hh[r, k, g]
-                l_bias[blk, r, s] = (b_ih[r, g] + b_hh[r, g]) * sc
-            for o in range(n_o):
-                for k in range(h):
-                    l_out[blk, o, k, s] = w_out[o, k, g]
-                l_bout[blk, o, s] = b_out[o, g]
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _reduce_lanes(d_in, d_rec, d_b, d_out, d_bout, sq, n_b,
-                  g_ih, g_hh, g_bih, g_bhh, g_out, g_bout, sq_g):  # pragma: no cover - compiled
-    """Lane gradients -> per-generator gradients (generator last), summed over b in order."""
-    h4, n_i, n_g = g_ih.shape
-    h = g_hh.shape[1]
-    n_o = g_out.shape[0]
-    g_ih[:] = 0.0
-    g_hh[:] = 0.0
-    g_bih[:] = 0.0
-    g_out[:] = 0.0
-    g_bout[:] = 0.0
-    sq_g[:] = 0.0
-    for b in range(n_b):
-        for g in range(n_g):
-            blk, s = divmod(b * n_g + g, 8)
-            for r in range(h4):
-                for j in range(n_i):
-                    g_ih[r, j, g] += d_in[blk, j, r, s]
-                for k in range(h):
-                    g_hh[r, k, g] += d_rec[blk, k, r, s]
-                g_bih[r, g] += d_b[blk, r, s]
-            for o in range(n_o):
-                for k in range(h):
-                    g_out[o, k, g] += d_out[blk, o, k, s]
-                g_bout[o, g] += d_bout[blk, o, s]
-            sq_g[g] += sq[blk, s]
-    g_bhh[:] = g_bih
-
-
-@numba.njit(cache=True, error_model="numpy")
-def _finish_step(theta, grad, m, v, best, gen_of, params, gparams, lanes, lane_grads, sq_g, n_b, count,
-                 lr, t, b1, b2, eps, best_loss, best_step, step, losses):  # pragma: no cover - compiled
-    """After the kernel ran step `step`: per-generator gradients and loss (losses [G] out), keep
-    improved weights, one Adam step (as torch.optim.Adam, t = steps so far), new lane weights.
-
-    theta/grad/m/v/best are flat float32 buffers of all parameters (generator last, see
-    _NativeTrainer); params/gparams are shaped views of theta/grad; gen_of[i] is the generator
-    of flat element i.
-    """
-    n_g = best_loss.shape[0]
-    _reduce_lanes(lane_grads[0], lane_grads[1], lane_grads[2], lane_grads[3], lane_grads[4], lane_grads[5],
-                  n_b, gparams[0], gparams[1], gparams[2], gparams[3], gparams[4], gparams[5], sq_g)
-    any_better = False
-    improved = np.zeros(n_g, dtype=np.bool_)
-    for g in range(n_g):
-        loss = sq_g[g] / count
-        losses[g] = loss
-        improved[g] = loss < best_loss[g]
-        if improved[g]:
-            best_loss[g] = loss
-            best_step[g] = step
-            any_better = True
-    if any_better:
-        for i in range(theta.shape[0]):
-            if improved[gen_of[i]]:
-                best[i] = theta[i]
-    b1, b2, eps = _F(b1), _F(b2), _F(eps)
-    step_size = _F(lr / (1.0 - float(b1) ** t))
-    bc2_sqrt = _F(math.sqrt(1.0 - float(b2) ** t))
-    for i in range(theta.shape[0]):
-        gi = grad[i]
-        m[i] += (_F(1.0) - b1) * (gi - m[i])
-        v[i] = v[i] * b2 + (_F(1.0) - b2) * gi * gi
-        theta[i] -= step_size * (m[i] / (math.sqrt(v[i]) / bc2_sqrt + eps))
-    _expand_lanes(params[0], params[1], params[2], params[3], params[4], params[5], n_b,
-                  lanes[0], lanes[1], lanes[2], lanes[3], lanes[4], lanes[5])
-
-
-def _generator_last(t: Tensor) -> Tensor:
-    """[G, *rest] -> [*rest, G]."""
-    return t.permute(*range(1, t.dim()), 0)
-
-
-def _to_blocks(a: Tensor, n_blocks: int) -> np.ndarray:
-    """[S, *rest, L] -> float32 [S, blocks, *rest, 8], lanes zero-padded to blocks * 8."""
+def _to_lanes(a: Tensor, n_blocks: int) -> Tensor:
+    """[*rest, G] -> [blocks, *rest, 8], generators zero-padded to whole blocks."""
     a = torch.nn.functional.pad(a.float(), (0, n_blocks * _LANES - a.shape[-1]))
-    a = a.reshape(*a.shape[:-1], n_blocks, _LANES)
-    return a.movedim(-2, 1).contiguous().numpy()
+    return a.reshape(*a.shape[:-1], n_blocks, _LANES).movedim(-2, 0)
+
+
+def _from_lanes(a: Tensor, n_gen: int) -> Tensor:
+    """[blocks, *rest, 8] -> [G, *rest]."""
+    return a.movedim(0, -2).flatten(-2)[..., :n_gen].movedim(-1, 0)
 
 
 class _NativeTrainer:
-    """CPU float32 training state: flat parameter/Adam buffers and the C kernel's lane buffers."""
+    """CPU float32 training state of the C kernel: parameters, Adam moments and best weights in lane layout."""
 
     def __init__(self, bank: GeneratorBank, batch: int, steps: int) -> None:
-        self.kernel, scratch_floats = _kernel()
-        g = bank.num_generators
-        shapes = [tuple(_generator_last(t).shape) for t in bank.tensors()]
-        sizes = [math.prod(sh) for sh in shapes]
-        self.shapes, self.total = shapes, sum(sizes)
-        e = lambda *shape: np.zeros(shape, np.float32)  # noqa: E731
-        self.theta, self.grad, self.m, self.v = (e(self.total) for _ in range(4))
-        self.params, self.gparams = self._views(self.theta), self._views(self.grad)
-        for view, t in zip(self.params, bank.tensors()):
-            view[...] = _generator_last(t.detach().float()).numpy()
+        self.lib = _kernel()
+        g, h, o, n_i = bank.num_generators, bank.hidden_size, bank.output_size, bank.w_ih.shape[2]
+        self.n_gen, self.n_wblocks, self.batch = g, -(-g // _LANES), batch
+        self.dims = (h, o, n_i)
+        n = self.lib.mic_train_param_floats(self.n_wblocks, h, o, n_i)
+        e = lambda size: np.zeros(size, np.float32)  # noqa: E731
+        self.theta, self.grad, self.m, self.v = e(n), e(n), e(n), e(n)
+        self.theta[:] = self._to_flat(bank.tensors())
         self.best = self.theta.copy()
-        self.gen_of = np.concatenate([np.broadcast_to(np.arange(g), sh).ravel() for sh in shapes])
-        h4, n_i = bank.w_ih.shape[1:]
-        h, o = bank.hidden_size, bank.output_size
-        nb = -(-batch * g // _LANES)
-        self.batch, self.dims = batch, (nb, steps, h, o, n_i)
-        self.lanes = (e(nb, n_i, h4, 8), e(nb, h, h4, 8), e(nb, h, h4, 8), e(nb, h4, 8), e(nb, o, h, 8), e(nb, o, 8))
-        self.lane_grads = (e(nb, n_i, h4, 8), e(nb, h, h4, 8), e(nb, h4, 8), e(nb, o, h, 8), e(nb, o, 8), e(nb, 8))
-        self.scratch = e(scratch_floats(nb, steps, h, o))
-        self.pointers = [a.ctypes.data for a in self.lanes], [a.ctypes.data for a in self.lane_grads]
-        self.sq_g = e(g)
+        n_blocks = batch * self.n_wblocks
+        self.sq = e(n_blocks * _LANES)
+        self.scratch = e(self.lib.mic_train_scratch_floats(n_blocks, steps, h, o))
         self.best_loss = np.full(g, np.inf, np.float32)
         self.best_step = np.zeros(g, np.int64)
-        self.t = 0
-        _expand_lanes(*self.params, batch, *self.lanes)
+        buffers = dict(theta=self.theta, grad=self.grad, m=self.m, v=self.v, best=self.best, sq=self.sq,
+                       scratch=self.scratch, best_loss=self.best_loss, best_step=self.best_step)
+        self.state = _TrainerState(n_wblocks=self.n_wblocks, batch=batch, n_t=steps, h=h, n_o=o, n_i=n_i, n_gen=g,
+                                   **{k: a.ctypes.data for k, a in buffers.items()})
 
-    def _views(self, flat: np.ndarray) -> tuple[np.ndarray, ...]:
-        """Shaped views of a flat buffer, one per parameter (generator last)."""
-        offsets = np.cumsum([0] + [math.prod(sh) for sh in self.shapes])
-        return tuple(flat[a:b].reshape(sh) for a, b, sh in zip(offsets[:-1], offsets[1:], self.shapes))
+    def _to_flat(self, tensors: Sequence[Tensor]) -> np.ndarray:
+        """Parameters in PARAM_NAMES order ([G, ...] each) -> the kernel's flat lane layout."""
+        w_ih, w_hh, b_ih, b_hh, w_out, b_out = (t.detach().float().cpu() for t in tensors)
+        parts = [w_ih.permute(2, 1, 0), w_hh.permute(2, 1, 0), b_ih.T, b_hh.T, w_out.permute(1, 2, 0), b_out.T]
+        lanes = [_to_lanes(p, self.n_wblocks) for p in parts]  # [blocks, ..., 8] each
+        return torch.cat([x.reshape(self.n_wblocks, -1) for x in lanes], 1).reshape(-1).numpy()
+
+    def _from_flat(self, flat: np.ndarray) -> list[Tensor]:
+        """Inverse of _to_flat: tensors in PARAM_NAMES order, [G, ...] each."""
+        h, o, n_i = self.dims
+        shapes = [(n_i, 4 * h), (h, 4 * h), (4 * h,), (4 * h,), (o, h), (o,)]
+        blocks = torch.from_numpy(flat.copy()).reshape(self.n_wblocks, -1)
+        parts = torch.split(blocks, [math.prod(sh) * _LANES for sh in shapes], 1)
+        w_ih, w_hh, b_ih, b_hh, w_out, b_out = (
+            _from_lanes(p.reshape(self.n_wblocks, *sh, _LANES), self.n_gen) for p, sh in zip(parts, shapes))
+        return [w_ih.transpose(1, 2), w_hh.transpose(1, 2), b_ih, b_hh, w_out, b_out]
+
+    def _lane_inputs(self, x0: Tensor, target: Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """x0 [S, G, B, I] and target [S, G, B, T, O] -> [S, B * blocks, I, 8] and [S, B * blocks, T, O, 8]."""
+        s_n, b_n = x0.shape[0], self.batch
+        x = _to_lanes(x0.permute(0, 2, 3, 1), self.n_wblocks)  # [blocks, S, B, I, 8]
+        t = _to_lanes(target.permute(0, 2, 3, 4, 1), self.n_wblocks)  # [blocks, S, B, T, O, 8]
+        x = x.permute(1, 2, 0, 3, 4).reshape(s_n, b_n * self.n_wblocks, *x.shape[3:])
+        t = t.permute(1, 2, 0, 3, 4, 5).reshape(s_n, b_n * self.n_wblocks, *t.shape[3:])
+        return x.contiguous().numpy(), t.contiguous().numpy()
+
+    def _set_loss_scale(self, settings: TrainSettings) -> None:
+        h, o, n_i = self.dims
+        st = self.state
+        st.count = float(self.batch * st.n_t * o)
+        st.scale = 2.0 / st.count
+        st.beta1, st.beta2 = settings.adam_betas
+        st.eps = settings.adam_eps
 
     def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int, settings: TrainSettings) -> Tensor:
         """Train on a chunk (x0 [S, G, B, I], target [S, G, B, T, O]); returns losses [S, G]."""
-        nb, n_t, h, n_o, n_i = self.dims
-        x_l = _to_blocks(x0.permute(0, 3, 2, 1).reshape(x0.shape[0], x0.shape[3], -1), nb)  # [S, nb, I, 8]
-        t_l = _to_blocks(target.permute(0, 3, 4, 2, 1).reshape(*target.shape[:1], *target.shape[3:], -1), nb)
-        count = _F(self.batch * n_t * n_o)
-        scale = 2.0 / float(count)
-        lanes, grads = self.pointers
-        losses = np.empty((len(lrs), len(self.best_loss)), np.float32)
-        b1, b2 = settings.adam_betas
-        for s, lr in enumerate(lrs):
-            self.kernel(nb, n_t, h, n_o, n_i, scale, *lanes, x_l[s].ctypes.data, t_l[s].ctypes.data, *grads,
-                        self.scratch.ctypes.data)
-            self.t += 1
-            _finish_step(self.theta, self.grad, self.m, self.v, self.best, self.gen_of, self.params, self.gparams,
-                         self.lanes, self.lane_grads, self.sq_g, self.batch, count, lr, self.t, b1, b2, settings.adam_eps,
-                         self.best_loss, self.best_step, step0 + s, losses[s])
+        self._set_loss_scale(settings)
+        x_l, t_l = self._lane_inputs(x0, target)
+        rates = np.asarray(lrs, np.float64)
+        losses = np.empty((len(lrs), self.n_gen), np.float32)
+        self.lib.mic_train_steps(ctypes.byref(self.state), len(lrs), step0, rates.ctypes.data, x_l.ctypes.data,
+                                 t_l.ctypes.data, losses.ctypes.data)
         return torch.from_numpy(losses)
+
+    def gradients(self, x0: Tensor, target: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """Loss [G] and gradients (PARAM_NAMES order, [G, ...]) of the current weights on x0 [G, B, I], target [G, B, T, O]."""
+        self._set_loss_scale(TrainSettings())
+        x_l, t_l = self._lane_inputs(x0[None], target[None])
+        self.lib.mic_train_gradients(ctypes.byref(self.state), x_l.ctypes.data, t_l.ctypes.data)
+        grads = self._from_flat(self.grad)
+        grads[3] = grads[2].clone()  # the kernel leaves b_hh's gradient, equal to b_ih's, to the update
+        sq = torch.from_numpy(self.sq.copy()).reshape(self.batch, -1)[:, :self.n_gen].sum(0)
+        return sq / self.state.count, grads
 
     def best_bank(self) -> GeneratorBank:
         """The kept weights as a CPU bank."""
-        return self._bank(self.best)
+        return GeneratorBank(*(t.contiguous() for t in self._from_flat(self.best)))
 
     def final_bank(self) -> GeneratorBank:
         """The weights after the last step as a CPU bank."""
-        return self._bank(self.theta)
-
-    def _bank(self, flat: np.ndarray) -> GeneratorBank:
-        """A CPU bank from a flat parameter buffer."""
-        views = self._views(flat.copy())
-        return GeneratorBank(*(torch.from_numpy(v).permute(v.ndim - 1, *range(v.ndim - 1)).contiguous()
-                               for v in views))
+        return GeneratorBank(*(t.contiguous() for t in self._from_flat(self.theta)))
 
 
 class _TorchStep:

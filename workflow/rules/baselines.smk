@@ -14,12 +14,12 @@ rule train_baseline:
         "logs/train_baseline/{dataset}/{training_set}_rep{rep}.log",
     benchmark:
         "benchmarks/train_baseline/{dataset}/{training_set}_rep{rep}.tsv"
+    # Started first, on one thread: the long full-set baselines then run beside the generator jobs
+    # instead of holding both cores at the end of the run.
+    priority: 1
     conda:
         "../../envs/mic.yaml"
-    # One thread, started first: the long full-set baselines then run beside the generator jobs
-    # instead of holding both cores at the end of the run.
     threads: 1
-    priority: 1
     resources:
         mem_mb=6000,
         runtime=120,

@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 SOURCES = Path(__file__).resolve().parent
-FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-std=c11", "-shared", "-fPIC")
+FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fno-math-errno", "-std=c11", "-shared", "-fPIC")
 
 
 class NativeUnavailable(RuntimeError):
@@ -59,7 +59,7 @@ def _build_key(source: bytes) -> str:
 def load(name: str) -> ctypes.CDLL:
     """The compiled library of SOURCES/<name>.c, built (once per source, compiler and CPU) if needed."""
     source_path = SOURCES / f"{name}.c"
-    source = source_path.read_bytes()
+    source = source_path.read_bytes() + b"".join(h.read_bytes() for h in sorted(SOURCES.glob("*.h")))
     target = cache_dir() / f"{name}-{_build_key(source)}.so"
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)

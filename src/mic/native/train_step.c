@@ -1,18 +1,27 @@
-/* One training step of a bank of small LSTM generators, 8 lanes per SIMD vector.
+/* Training a bank of small LSTM generators, 8 lanes per SIMD vector.
  *
- * Lanes are (sequence, generator) pairs with their own weights, grouped in blocks of 8 that sit
- * innermost in every array ([blocks, ..., 8]). numba's auto-vectoriser could not be made to run
- * loops over so few lanes as vectors (they stayed scalar or paid loop overhead at every step), which
- * is why this kernel is C with GCC/Clang vector extensions (portable: any target, any vector width).
+ * Lanes are (sequence, generator) pairs, grouped in blocks of 8 that sit innermost in every array
+ * ([blocks, ..., 8]). Sequence b of generator g is lane g of lane group b: block b * n_wblocks + g / 8,
+ * slot g % 8 (generators padded to whole blocks), so all sequences of a generator sit in the same
+ * slot and the weights of block blk are weight block blk % n_wblocks. numba's auto-vectoriser could
+ * not be made to run loops over so few lanes as vectors, which is why this is C with GCC/Clang
+ * vector extensions (portable: any target, any vector width).
  *
- * Maths as mic.training documents it: g-gate rows of w_in, w_rec and bias are doubled so that
- * tanh(z) = 2 sigmoid(2z) - 1 shares the sigmoid; w_hh_t is the plain recurrent weight,
- * transposed ([H, 4H]). Gradients are overwritten; d_w_rec is d loss / d w_hh, transposed.
+ * The parameters live in this lane layout too, with their Adam state, so a step needs no
+ * conversion: per weight block, w_in [I, 4H], w_hh [H, 4H] (transposed: row k holds column k of
+ * nn.LSTM's weight_hh), b_ih [4H], b_hh [4H], w_out [O, H], b_out [O], each times 8 lanes, back to
+ * back. Gate rows are nn.LSTM's i, f, g, o; tanh(z) = 2 sigmoid(2z) - 1 lets the g gate share the
+ * sigmoid (its pre-activation is doubled after the matrix-vector product, which is exact).
  */
+#include <math.h>
+
 #include "lanes.h"
 
-/* out[j] = sum_t m[t * n + j] for j < n, t < n_t. */
-static inline void column_sums(v8 *restrict out, const v8 *restrict m, int n, int n_t) {
+/* A sum over time steps stored, or added to what is there (a generator's later sequences). */
+#define KEEP(old, sum) (add ? (old) + (sum) : (sum))
+
+/* out[j] = sum_t m[t * n + j] for j < n, t < n_t; added to out[j] where add. */
+static inline void column_sums(v8 *restrict out, const v8 *restrict m, int n, int n_t, int add) {
     int j = 0;
     for (; j + 4 <= n; j += 4) {
         v8 a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
@@ -20,19 +29,21 @@ static inline void column_sums(v8 *restrict out, const v8 *restrict m, int n, in
             const v8 *row = m + (long)t * n + j;
             a0 += row[0]; a1 += row[1]; a2 += row[2]; a3 += row[3];
         }
-        out[j] = a0; out[j + 1] = a1; out[j + 2] = a2; out[j + 3] = a3;
+        out[j] = KEEP(out[j], a0); out[j + 1] = KEEP(out[j + 1], a1);
+        out[j + 2] = KEEP(out[j + 2], a2); out[j + 3] = KEEP(out[j + 3], a3);
     }
     for (; j < n; ++j) {
         v8 a = splat(0.0f);
         for (int t = 0; t < n_t; ++t) a += m[(long)t * n + j];
-        out[j] = a;
+        out[j] = KEEP(out[j], a);
     }
 }
 
 /* out[i * n_b + j] = sum_t a[t * n_a + i] * b[t * n_b + j] (i < n_a, j < n_b, t < n_t): a weight
- * gradient as a sum of outer products over time steps, 2 x 4 outputs at a time in registers. */
+ * gradient as a sum of outer products over time steps, 2 x 4 outputs at a time in registers; added
+ * to out where add. */
 static inline void outer_sums(v8 *restrict out, const v8 *restrict a, int n_a, const v8 *restrict b, int n_b,
-                              int n_t) {
+                              int n_t, int add) {
     int i = 0;
     for (; i + 2 <= n_a; i += 2) {
         int j = 0;
@@ -46,43 +57,52 @@ static inline void outer_sums(v8 *restrict out, const v8 *restrict a, int n_a, c
                     for (int w = 0; w < 4; ++w) c[u][w] += au * br[w];
                 }
             }
-            for (int u = 0; u < 2; ++u) for (int w = 0; w < 4; ++w) out[(i + u) * n_b + j + w] = c[u][w];
+            for (int u = 0; u < 2; ++u)
+                for (int w = 0; w < 4; ++w) {
+                    v8 *o = out + (i + u) * n_b + j + w;
+                    *o = KEEP(*o, c[u][w]);
+                }
         }
         for (; j < n_b; ++j)
             for (int u = 0; u < 2; ++u) {
                 v8 c = splat(0.0f);
                 for (int t = 0; t < n_t; ++t) c += a[(long)t * n_a + i + u] * b[(long)t * n_b + j];
-                out[(i + u) * n_b + j] = c;
+                out[(i + u) * n_b + j] = KEEP(out[(i + u) * n_b + j], c);
             }
     }
     for (; i < n_a; ++i)
         for (int j = 0; j < n_b; ++j) {
             v8 c = splat(0.0f);
             for (int t = 0; t < n_t; ++t) c += a[(long)t * n_a + i] * b[(long)t * n_b + j];
-            out[i * n_b + j] = c;
+            out[i * n_b + j] = KEEP(out[i * n_b + j], c);
         }
 }
 
-/* One step's forward and backward for every lane block.
- *
- * Arrays are [blocks, ..., 8]; a block's slice of an array with n vectors per block starts at
- * block * n. Time is the outer loop and blocks the inner one, so the blocks' independent
- * dependency chains overlap in the CPU (one block alone waits on FMA and exp latencies).
- * Scratch needs mic_train_scratch_floats(n_blocks, n_t, h, n_o) floats.
- */
+/* Scratch floats one step needs. */
 long mic_train_scratch_floats(int n_blocks, int n_t, int h, int n_o) {
-    return 8L * n_blocks * ((long)n_t * 4 * h + 3L * (n_t + 1) * h + (long)n_t * n_o + 2L * h);
+    return 8L * n_blocks * ((long)n_t * 4 * h + 3L * (n_t + 1) * h + (long)n_t * n_o + 2L * h + 4L * h);
 }
 
-void mic_train_step(int n_blocks, int n_t, int h, int n_o, int n_i, float scale,
-                    const float *w_in, const float *w_rec, const float *w_hh_t, const float *bias,
-                    const float *w_out, const float *b_out, const float *x0, const float *target,
-                    float *d_w_in, float *d_w_rec, float *d_b, float *d_w_out, float *d_b_out, float *sq,
-                    float *scratch) {
+/* Parameter floats of the whole bank (per buffer: values, gradients, Adam moments, best). */
+long mic_train_param_floats(int n_wblocks, int h, int n_o, int n_i) {
+    return 8L * n_wblocks * ((long)n_i * 4 * h + (long)h * 4 * h + 8L * h + (long)n_o * h + n_o);
+}
+
+/* Forward, loss and backward of one step for every lane block: sq [n_blocks, 8] gets each lane's
+ * squared error and grad (parameter layout) the gradients, summed over a generator's sequences in
+ * order; grad's b_hh part is left alone (it equals b_ih's).
+ *
+ * Time is the outer loop and blocks the inner one, so the blocks' independent dependency chains
+ * overlap in the CPU (one block alone waits on FMA and exp latencies). */
+static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int n_i, float scale,
+                       const float *params, const float *x0, const float *target, float *grad, float *sq,
+                       float *scratch) {
     const int h4 = 4 * h;
     const long n_gates = (long)n_t * h4, n_state = (long)(n_t + 1) * h, n_dy = (long)n_t * n_o;
     const long per_block = n_gates + 3 * n_state + n_dy + 2L * h;
+    const long per_wblock = (long)n_i * h4 + (long)h * h4 + 2L * h4 + (long)n_o * h + n_o;
     const v8 zero = splat(0.0f);
+    v8 *biases = (v8 *)scratch + n_blocks * per_block;  /* [n_wblocks, 4H] b_ih + b_hh */
 #define VIEW(base, n) ((v8 *)(base) + blk * (long)(n))
 #define GATES VIEW(scratch, per_block)                 /* [T, 4H]; the backward overwrites them with dz */
 #define CELL (GATES + n_gates)                         /* [T+1, H], slot 0 = zero state */
@@ -91,24 +111,37 @@ void mic_train_step(int n_blocks, int n_t, int h, int n_o, int n_i, float scale,
 #define DY (HID + n_state)                             /* [T, O]: scale * error */
 #define DH (DY + n_dy)                                 /* [H] */
 #define DC (DH + h)                                    /* [H] */
+#define WEIGHTS(base) ((v8 *)(base) + (blk % n_wblocks) * per_wblock)
+#define W_IN(base) WEIGHTS(base)                       /* [I, 4H] */
+#define W_HH(base) (W_IN(base) + (long)n_i * h4)       /* [H, 4H] */
+#define B_IH(base) (W_HH(base) + (long)h * h4)         /* [4H] */
+#define B_HH(base) (B_IH(base) + h4)                   /* [4H] */
+#define W_OUT(base) (B_HH(base) + h4)                  /* [O, H] */
+#define B_OUT(base) (W_OUT(base) + (long)n_o * h)      /* [O] */
     for (int blk = 0; blk < n_blocks; ++blk) {
         for (int k = 0; k < h; ++k) { CELL[k] = zero; HID[k] = zero; DH[k] = zero; DC[k] = zero; }
         VIEW(sq, 1)[0] = zero;
+        if (blk < n_wblocks) {
+            const v8 *b_ih = B_IH(params), *b_hh = B_HH(params);
+            for (int r = 0; r < h4; ++r) biases[blk * h4 + r] = b_ih[r] + b_hh[r];
+        }
     }
     for (int t = 0; t < n_t; ++t) {
         for (int blk = 0; blk < n_blocks; ++blk) {
             v8 *g = GATES + t * h4;
+            const v8 *bias = biases + (blk % n_wblocks) * h4;
             if (t == 0)
-                gemv(g, VIEW(bias, h4), VIEW(w_in, n_i * h4), 1, h4, VIEW(x0, n_i), h4, n_i);
+                gemv(g, bias, W_IN(params), 1, h4, VIEW(x0, n_i), h4, n_i);
             else
-                gemv(g, VIEW(bias, h4), VIEW(w_rec, h * h4), 1, h4, HID + t * h, h4, h);
+                gemv(g, bias, W_HH(params), 1, h4, HID + t * h, h4, h);
+            for (int r = 2 * h; r < 3 * h; ++r) g[r] = 2.0f * g[r];
             for (int r = 0; r < h4; ++r) g[r] = sigmoid(g[r]);
             const v8 *cp = CELL + t * h;
             v8 *cn = CELL + (t + 1) * h, *tc = TCELL + (t + 1) * h, *hn = HID + (t + 1) * h;
             cell_forward(g, cp, cn, tc, hn, h);
-            v8 *d = DY + t * n_o, *y = VIEW(target, n_t * n_o) + t * n_o, *bo = VIEW(b_out, n_o);
+            v8 *d = DY + t * n_o, *y = VIEW(target, n_t * n_o) + t * n_o, *bo = B_OUT(params);
             for (int o = 0; o < n_o; ++o) d[o] = bo[o] - y[o];
-            gemv(d, d, VIEW(w_out, n_o * h), h, 1, hn, n_o, h);
+            gemv(d, d, W_OUT(params), h, 1, hn, n_o, h);
             v8 err2 = VIEW(sq, 1)[0];
             for (int o = 0; o < n_o; ++o) {
                 err2 += d[o] * d[o];
@@ -122,21 +155,22 @@ void mic_train_step(int n_blocks, int n_t, int h, int n_o, int n_i, float scale,
     for (int t = n_t - 1; t >= 0; --t) {
         for (int blk = 0; blk < n_blocks; ++blk) {
             v8 *dh = DH, *dc = DC, *g = GATES + t * h4;
-            gemv(dh, dh, VIEW(w_out, n_o * h), 1, h, DY + t * n_o, h, n_o);
+            gemv(dh, dh, W_OUT(params), 1, h, DY + t * n_o, h, n_o);
             const v8 *cp = CELL + t * h, *tc = TCELL + (t + 1) * h;
             cell_backward(g, g, cp, tc, dh, dc, h);
-            if (t > 0) gemv(dh, NULL, VIEW(w_hh_t, h * h4), h4, 1, g, h, h4);
+            if (t > 0) gemv(dh, NULL, W_HH(params), h4, 1, g, h, h4);
         }
     }
     for (int blk = 0; blk < n_blocks; ++blk) {
+        const int add = blk >= n_wblocks;  /* a generator's later sequences add to its first one's */
         const v8 *dz = GATES, *x = VIEW(x0, n_i);
-        v8 *d_wi = VIEW(d_w_in, n_i * h4);
-        column_sums(VIEW(d_b, h4), dz, h4, n_t);
-        outer_sums(VIEW(d_w_rec, h * h4), HID + h, h, dz + h4, h4, n_t - 1);  /* hid slot t feeds step t */
+        v8 *d_wi = W_IN(grad);
+        column_sums(B_IH(grad), dz, h4, n_t, add);
+        outer_sums(W_HH(grad), HID + h, h, dz + h4, h4, n_t - 1, add);  /* hid slot t feeds step t */
         for (int j = 0; j < n_i; ++j)
-            for (int r = 0; r < h4; ++r) d_wi[j * h4 + r] = x[j] * dz[r];
-        column_sums(VIEW(d_b_out, n_o), DY, n_o, n_t);
-        outer_sums(VIEW(d_w_out, n_o * h), DY, n_o, HID + h, h, n_t);
+            for (int r = 0; r < h4; ++r) d_wi[j * h4 + r] = (add ? d_wi[j * h4 + r] : zero) + x[j] * dz[r];
+        column_sums(B_OUT(grad), DY, n_o, n_t, add);
+        outer_sums(W_OUT(grad), DY, n_o, HID + h, h, n_t, add);
     }
 #undef VIEW
 #undef GATES
@@ -146,4 +180,87 @@ void mic_train_step(int n_blocks, int n_t, int h, int n_o, int n_i, float scale,
 #undef DY
 #undef DH
 #undef DC
+#undef WEIGHTS
+#undef W_IN
+#undef W_HH
+#undef B_IH
+#undef B_HH
+#undef W_OUT
+#undef B_OUT
+}
+
+
+/* A training run's state (its ctypes mirror is mic.training._TrainerState: same fields, same
+ * order). theta, grad, m, v and best hold mic_train_param_floats floats each; sq n_blocks * 8. */
+typedef struct {
+    int n_wblocks, batch, n_t, h, n_o, n_i, n_gen, adam_t;
+    float scale, count, beta1, beta2, eps;
+    float *theta, *grad, *m, *v, *best, *sq, *scratch, *best_loss;
+    long *best_step;
+} mic_trainer;
+
+/* After a step's forward and backward: losses [n_gen], keep improved weights (the loss is that of
+ * the weights before this update), and one Adam step as torch.optim.Adam takes it. */
+static void finish_step(mic_trainer *s, double lr, long step, float *losses) {
+    const int h4 = 4 * s->h, nwb = s->n_wblocks;
+    const long per_wblock = 8L * ((long)s->n_i * h4 + (long)s->h * h4 + 2L * h4 + (long)s->n_o * s->h + s->n_o);
+    const long n = nwb * per_wblock, b_ih = 8L * ((long)s->n_i * h4 + (long)s->h * h4);
+    unsigned char improved[8];
+    for (int wb = 0; wb < nwb; ++wb) {
+        float *grad = s->grad + wb * per_wblock;
+        for (long i = 0; i < 8L * h4; ++i) grad[b_ih + 8L * h4 + i] = grad[b_ih + i];  /* b_hh's = b_ih's */
+        int any = 0;
+        for (int lane = 0; lane < 8; ++lane) {
+            int g = wb * 8 + lane;
+            improved[lane] = 0;
+            if (g >= s->n_gen) continue;
+            float sq = 0.0f;
+            for (int b = 0; b < s->batch; ++b) sq += s->sq[((long)b * nwb + wb) * 8 + lane];
+            float loss = sq / s->count;
+            losses[g] = loss;
+            if (loss < s->best_loss[g]) {
+                s->best_loss[g] = loss;
+                s->best_step[g] = step;
+                improved[lane] = 1;
+                any = 1;
+            }
+        }
+        if (any) {
+            float *best = s->best + wb * per_wblock;
+            const float *theta = s->theta + wb * per_wblock;
+            for (long i = 0; i < per_wblock; ++i)
+                if (improved[i % 8]) best[i] = theta[i];
+        }
+    }
+    s->adam_t += 1;
+    const float b1 = s->beta1, b2 = s->beta2, eps = s->eps;
+    const float step_size = (float)(lr / (1.0 - pow(b1, s->adam_t)));
+    const float bc2_sqrt = (float)sqrt(1.0 - pow(b2, s->adam_t));
+    float *restrict theta = s->theta, *restrict m = s->m, *restrict v = s->v;
+    const float *restrict grad = s->grad;
+    for (long i = 0; i < n; ++i) {
+        float gi = grad[i];
+        m[i] += (1.0f - b1) * (gi - m[i]);
+        v[i] = v[i] * b2 + (1.0f - b2) * gi * gi;
+        theta[i] -= step_size * (m[i] / (sqrtf(v[i]) / bc2_sqrt + eps));
+    }
+}
+
+/* n_steps training steps; step k reads x0 + k * (its size), target likewise, lrs[k], and writes
+ * losses[k * n_gen ...]. */
+void mic_train_steps(mic_trainer *s, int n_steps, long step0, const double *lrs, const float *x0, const float *target,
+                     float *losses) {
+    const int n_blocks = s->batch * s->n_wblocks;
+    const long x_stride = 8L * n_blocks * s->n_i, t_stride = 8L * n_blocks * s->n_t * s->n_o;
+    for (int k = 0; k < n_steps; ++k) {
+        train_step(n_blocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, s->scale, s->theta, x0 + k * x_stride,
+                   target + k * t_stride, s->grad, s->sq, s->scratch);
+        finish_step(s, lrs[k], step0 + k, losses + (long)k * s->n_gen);
+    }
+}
+
+/* Forward, loss and gradients of one step, without an update (for tests). */
+void mic_train_gradients(mic_trainer *s, const float *x0, const float *target) {
+    train_step(s->batch * s->n_wblocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, s->scale, s->theta, x0, target,
+               s->grad, s->sq, s->scratch);
 }
