@@ -254,17 +254,17 @@ class _NativeTrainer:
         t = t.permute(1, 2, 0, 3, 4, 5).reshape(s_n, b_n * self.n_wblocks, *t.shape[3:])
         return x.contiguous().numpy(), t.contiguous().numpy()
 
-    def _set_loss_scale(self, settings: TrainSettings) -> None:
-        h, o, n_i = self.dims
+    def _configure(self, settings: TrainSettings) -> None:
+        """The loss normalisation and Adam's constants, as the kernel reads them from the state."""
         st = self.state
-        st.count = float(self.batch * st.n_t * o)
+        st.count = float(self.batch * st.n_t * st.n_o)
         st.scale = 2.0 / st.count
         st.beta1, st.beta2 = settings.adam_betas
         st.eps = settings.adam_eps
 
     def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int, settings: TrainSettings) -> Tensor:
         """Train on a chunk (x0 [S, G, B, I], target [S, G, B, T, O]); returns losses [S, G]."""
-        self._set_loss_scale(settings)
+        self._configure(settings)
         x_l, t_l = self._lane_inputs(x0, target)
         rates = np.asarray(lrs, np.float64)
         losses = np.empty((len(lrs), self.n_gen), np.float32)
@@ -274,7 +274,7 @@ class _NativeTrainer:
 
     def gradients(self, x0: Tensor, target: Tensor) -> tuple[Tensor, list[Tensor]]:
         """Loss [G] and gradients (PARAM_NAMES order, [G, ...]) of the current weights on x0 [G, B, I], target [G, B, T, O]."""
-        self._set_loss_scale(TrainSettings())
+        self._configure(TrainSettings())
         x_l, t_l = self._lane_inputs(x0[None], target[None])
         self.lib.mic_train_gradients(ctypes.byref(self.state), x_l.ctypes.data, t_l.ctypes.data)
         grads = self._from_flat(self.grad)
