@@ -114,13 +114,13 @@ def test_native_kernel_matches_autograd():
     bank = gen.init_bank([1, 2, 3], H, O)
     x0, target = torch.rand(3, 4, 4), torch.randn(3, 4, 23, O)
     ref_loss, ref = autograd_grads(bank.to(dtype=torch.float64), x0.double(), target.double())
-    trainer = training._NativeTrainer(bank, 4, 23)
+    trainer = training._NativeTrainer(bank, training.TrainSettings(episodes=4, prototypes_per_step=4), 23)
     assert all(torch.equal(a, b) for a, b in zip(trainer.final_bank().tensors(), bank.tensors()))  # layout round trip
     loss, grads = trainer.gradients(x0, target)
     torch.testing.assert_close(loss.double(), ref_loss, atol=1e-6, rtol=1e-5)
     for got, want in zip(grads, ref[:6]):
         torch.testing.assert_close(got.double(), want, atol=1e-6, rtol=1e-4)
-    losses = trainer.run(x0[None], target[None], [0.0], 0, training.TrainSettings())  # lr 0: weights stay
+    losses = trainer.run(x0[None], target[None], [0.0], 0)  # lr 0: weights stay
     torch.testing.assert_close(losses[0], loss)
     assert all(torch.equal(a, b) for a, b in zip(trainer.final_bank().tensors(), bank.tensors()))
     assert all(torch.equal(a, b) for a, b in zip(trainer.best_bank().tensors(), bank.tensors()))

@@ -175,7 +175,7 @@ class _TrainerState(ctypes.Structure):
     """ctypes mirror of mic_trainer in train_step.c (same fields, same order)."""
 
     _fields_ = [(name, ctypes.c_int) for name in ("n_wblocks", "batch", "n_t", "h", "n_o", "n_i", "n_gen", "adam_t")]
-    _fields_ += [(name, ctypes.c_float) for name in ("scale", "count", "beta1", "beta2", "eps")]
+    _fields_ += [(name, ctypes.c_float) for name in ("beta1", "beta2", "eps")]
     _fields_ += [(name, ctypes.c_void_p) for name in ("theta", "grad", "m", "v", "best", "sq", "scratch", "best_loss",
                                                       "best_step")]
 
@@ -186,7 +186,7 @@ def _kernel() -> ctypes.CDLL:
     lib = native.load("train_step")
     state = ctypes.POINTER(_TrainerState)
     lib.mic_train_steps.argtypes = [state, ctypes.c_int, ctypes.c_long] + [ctypes.c_void_p] * 4
-    lib.mic_train_gradients.argtypes = [state, ctypes.c_void_p, ctypes.c_void_p]
+    lib.mic_train_gradients.argtypes = [state] + [ctypes.c_void_p] * 3
     lib.mic_train_scratch_floats.argtypes = [ctypes.c_int] * 4
     lib.mic_train_param_floats.argtypes = [ctypes.c_int] * 4
     lib.mic_train_scratch_floats.restype = lib.mic_train_param_floats.restype = ctypes.c_long
@@ -208,8 +208,9 @@ def _from_lanes(a: Tensor, n_gen: int) -> Tensor:
 class _NativeTrainer:
     """CPU float32 training state of the C kernel: parameters, Adam moments and best weights in lane layout."""
 
-    def __init__(self, bank: GeneratorBank, batch: int, steps: int) -> None:
+    def __init__(self, bank: GeneratorBank, settings: TrainSettings, steps: int) -> None:
         self.lib = _kernel()
+        batch = settings.prototypes_per_step
         g, h, o, n_i = bank.num_generators, bank.hidden_size, bank.output_size, bank.w_ih.shape[2]
         self.n_gen, self.n_wblocks, self.batch = g, -(-g // _LANES), batch
         self.dims = (h, o, n_i)
@@ -225,7 +226,9 @@ class _NativeTrainer:
         self.best_step = np.zeros(g, np.int64)
         buffers = dict(theta=self.theta, grad=self.grad, m=self.m, v=self.v, best=self.best, sq=self.sq,
                        scratch=self.scratch, best_loss=self.best_loss, best_step=self.best_step)
+        b1, b2 = settings.adam_betas
         self.state = _TrainerState(n_wblocks=self.n_wblocks, batch=batch, n_t=steps, h=h, n_o=o, n_i=n_i, n_gen=g,
+                                   beta1=b1, beta2=b2, eps=settings.adam_eps,
                                    **{k: a.ctypes.data for k, a in buffers.items()})
 
     def _to_flat(self, tensors: Sequence[Tensor]) -> np.ndarray:
@@ -254,17 +257,8 @@ class _NativeTrainer:
         t = t.permute(1, 2, 0, 3, 4, 5).reshape(s_n, b_n * self.n_wblocks, *t.shape[3:])
         return x.contiguous().numpy(), t.contiguous().numpy()
 
-    def _configure(self, settings: TrainSettings) -> None:
-        """The loss normalisation and Adam's constants, as the kernel reads them from the state."""
-        st = self.state
-        st.count = float(self.batch * st.n_t * st.n_o)
-        st.scale = 2.0 / st.count
-        st.beta1, st.beta2 = settings.adam_betas
-        st.eps = settings.adam_eps
-
-    def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int, settings: TrainSettings) -> Tensor:
+    def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int) -> Tensor:
         """Train on a chunk (x0 [S, G, B, I], target [S, G, B, T, O]); returns losses [S, G]."""
-        self._configure(settings)
         x_l, t_l = self._lane_inputs(x0, target)
         rates = np.asarray(lrs, np.float64)
         losses = np.empty((len(lrs), self.n_gen), np.float32)
@@ -274,13 +268,10 @@ class _NativeTrainer:
 
     def gradients(self, x0: Tensor, target: Tensor) -> tuple[Tensor, list[Tensor]]:
         """Loss [G] and gradients (PARAM_NAMES order, [G, ...]) of the current weights on x0 [G, B, I], target [G, B, T, O]."""
-        self._configure(TrainSettings())
         x_l, t_l = self._lane_inputs(x0[None], target[None])
-        self.lib.mic_train_gradients(ctypes.byref(self.state), x_l.ctypes.data, t_l.ctypes.data)
-        grads = self._from_flat(self.grad)
-        grads[3] = grads[2].clone()  # the kernel leaves b_hh's gradient, equal to b_ih's, to the update
-        sq = torch.from_numpy(self.sq.copy()).reshape(self.batch, -1)[:, :self.n_gen].sum(0)
-        return sq / self.state.count, grads
+        losses = np.empty(self.n_gen, np.float32)
+        self.lib.mic_train_gradients(ctypes.byref(self.state), x_l.ctypes.data, t_l.ctypes.data, losses.ctypes.data)
+        return torch.from_numpy(losses), self._from_flat(self.grad)
 
     def best_bank(self) -> GeneratorBank:
         """The kept weights as a CPU bank."""
@@ -350,7 +341,7 @@ class _TorchTrainer:
         self.best_loss = torch.full((bank.num_generators,), math.inf)
         self.best_step = torch.zeros(bank.num_generators, dtype=torch.long)
 
-    def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int, settings: TrainSettings) -> Tensor:
+    def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int) -> Tensor:
         """Train on a chunk (x0 [S, G, B, I], target [S, G, B, T, O]); returns losses [S, G]."""
         losses = []
         for s, lr in enumerate(lrs):
@@ -386,7 +377,7 @@ def _trainer(bank: GeneratorBank, settings: TrainSettings, steps: int, backend: 
         raise ValueError("the native backend needs a float32 bank on the CPU")
     if backend == "native" or (backend == "auto" and cpu32):
         try:
-            return _NativeTrainer(bank, settings.prototypes_per_step, steps)
+            return _NativeTrainer(bank, settings, steps)
         except native.NativeUnavailable as err:
             if backend == "native":
                 raise
@@ -418,7 +409,7 @@ def train_generators(prototypes: Tensor, settings: TrainSettings, seeds: Sequenc
         x0, target = episodes.chunk()
         n = min(_CHUNK, settings.steps - step0)
         lrs = [learning_rate_at(settings, step0 + s) for s in range(n)]
-        losses[step0:step0 + n] = trainer.run(x0[:n], target[:n], lrs, step0, settings)
+        losses[step0:step0 + n] = trainer.run(x0[:n], target[:n], lrs, step0)
         if progress is not None:
             progress(step0 + n, torch.as_tensor(trainer.best_loss))
     n_log = settings.steps // settings.log_every

@@ -78,6 +78,11 @@ static inline void outer_sums(v8 *restrict out, const v8 *restrict a, int n_a, c
         }
 }
 
+/* Vectors of one weight block's parameters: w_in, w_hh, b_ih, b_hh, w_out, b_out. */
+static inline long wblock_vectors(int h, int n_o, int n_i) {
+    return (long)n_i * 4 * h + (long)h * 4 * h + 8L * h + (long)n_o * h + n_o;
+}
+
 /* Scratch floats one step needs. */
 long mic_train_scratch_floats(int n_blocks, int n_t, int h, int n_o) {
     (void)n_blocks;  /* blocks run one after the other through the same scratch */
@@ -86,12 +91,12 @@ long mic_train_scratch_floats(int n_blocks, int n_t, int h, int n_o) {
 
 /* Parameter floats of the whole bank (per buffer: values, gradients, Adam moments, best). */
 long mic_train_param_floats(int n_wblocks, int h, int n_o, int n_i) {
-    return 8L * n_wblocks * ((long)n_i * 4 * h + (long)h * 4 * h + 8L * h + (long)n_o * h + n_o);
+    return 8L * n_wblocks * wblock_vectors(h, n_o, n_i);
 }
 
 /* Forward, loss and backward of one step for every lane block: sq [n_blocks, 8] gets each lane's
  * squared error and grad (parameter layout) the gradients, summed over a generator's sequences in
- * order; grad's b_hh part is left alone (it equals b_ih's).
+ * order (b_hh's equal b_ih's).
  *
  * One block after the other, each through the same scratch: a block's states for the backward
  * pass (~0.5 MB for 205 steps of 10 cells) then stay in the L2 cache; interleaving the blocks
@@ -102,7 +107,7 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
     const int h4 = 4 * h;
     const long n_gates = (long)n_t * h4, n_state = (long)(n_t + 1) * h, n_dy = (long)n_t * n_o;
     const long per_block = n_gates + 3 * n_state + n_dy + 2L * h;
-    const long per_wblock = (long)n_i * h4 + (long)h * h4 + 2L * h4 + (long)n_o * h + n_o;
+    const long per_wblock = wblock_vectors(h, n_o, n_i);
     const v8 zero = splat(0.0f);
     v8 *bias = (v8 *)scratch + per_block;              /* [4H] b_ih + b_hh */
 #define VIEW(base, n) ((v8 *)(base) + blk * (long)(n))
@@ -164,6 +169,11 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
         column_sums(B_OUT(grad), DY, n_o, n_t, add);
         outer_sums(W_OUT(grad), DY, n_o, HID + h, h, n_t, add);
     }
+    for (int blk = 0; blk < n_wblocks; ++blk) {
+        const v8 *d_b = B_IH(grad);
+        v8 *d_bhh = B_HH(grad);
+        for (int r = 0; r < h4; ++r) d_bhh[r] = d_b[r];
+    }
 #undef VIEW
 #undef GATES
 #undef CELL
@@ -186,30 +196,40 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
  * order). theta, grad, m, v and best hold mic_train_param_floats floats each; sq n_blocks * 8. */
 typedef struct {
     int n_wblocks, batch, n_t, h, n_o, n_i, n_gen, adam_t;
-    float scale, count, beta1, beta2, eps;
+    float beta1, beta2, eps;
     float *theta, *grad, *m, *v, *best, *sq, *scratch, *best_loss;
     long *best_step;
 } mic_trainer;
 
+/* The step's mean squared error of each generator: losses [n_gen], summed over its sequences in order. */
+static void generator_losses(const mic_trainer *s, float *losses) {
+    const float count = (float)(s->batch * s->n_t * s->n_o);
+    for (int g = 0; g < s->n_gen; ++g) {
+        float sq = 0.0f;
+        for (int b = 0; b < s->batch; ++b) sq += s->sq[((long)b * s->n_wblocks + g / 8) * 8 + g % 8];
+        losses[g] = sq / count;
+    }
+}
+
+/* The scale of the output errors in the backward pass: d mean / d output. */
+static float error_scale(const mic_trainer *s) {
+    return (float)(2.0 / (float)(s->batch * s->n_t * s->n_o));
+}
+
 /* After a step's forward and backward: losses [n_gen], keep improved weights (the loss is that of
  * the weights before this update), and one Adam step as torch.optim.Adam takes it. */
 static void finish_step(mic_trainer *s, double lr, long step, float *losses) {
-    const int h4 = 4 * s->h, nwb = s->n_wblocks;
-    const long per_wblock = 8L * ((long)s->n_i * h4 + (long)s->h * h4 + 2L * h4 + (long)s->n_o * s->h + s->n_o);
-    const long n = nwb * per_wblock, b_ih = 8L * ((long)s->n_i * h4 + (long)s->h * h4);
+    const int nwb = s->n_wblocks;
+    const long per_wblock = 8L * wblock_vectors(s->h, s->n_o, s->n_i), n = nwb * per_wblock;
     unsigned char improved[8];
+    generator_losses(s, losses);
     for (int wb = 0; wb < nwb; ++wb) {
-        float *grad = s->grad + wb * per_wblock;
-        for (long i = 0; i < 8L * h4; ++i) grad[b_ih + 8L * h4 + i] = grad[b_ih + i];  /* b_hh's = b_ih's */
         int any = 0;
         for (int lane = 0; lane < 8; ++lane) {
             int g = wb * 8 + lane;
             improved[lane] = 0;
             if (g >= s->n_gen) continue;
-            float sq = 0.0f;
-            for (int b = 0; b < s->batch; ++b) sq += s->sq[((long)b * nwb + wb) * 8 + lane];
-            float loss = sq / s->count;
-            losses[g] = loss;
+            float loss = losses[g];
             if (loss < s->best_loss[g]) {
                 s->best_loss[g] = loss;
                 s->best_step[g] = step;
@@ -245,14 +265,15 @@ void mic_train_steps(mic_trainer *s, int n_steps, long step0, const double *lrs,
     const int n_blocks = s->batch * s->n_wblocks;
     const long x_stride = 8L * n_blocks * s->n_i, t_stride = 8L * n_blocks * s->n_t * s->n_o;
     for (int k = 0; k < n_steps; ++k) {
-        train_step(n_blocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, s->scale, s->theta, x0 + k * x_stride,
+        train_step(n_blocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, error_scale(s), s->theta, x0 + k * x_stride,
                    target + k * t_stride, s->grad, s->sq, s->scratch);
         finish_step(s, lrs[k], step0 + k, losses + (long)k * s->n_gen);
     }
 }
 
-/* Forward, loss and gradients of one step, without an update (for tests). */
-void mic_train_gradients(mic_trainer *s, const float *x0, const float *target) {
-    train_step(s->batch * s->n_wblocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, s->scale, s->theta, x0, target,
-               s->grad, s->sq, s->scratch);
+/* Forward, losses [n_gen] and gradients (into grad) of one step, without an update (for tests). */
+void mic_train_gradients(mic_trainer *s, const float *x0, const float *target, float *losses) {
+    train_step(s->batch * s->n_wblocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, error_scale(s), s->theta, x0,
+               target, s->grad, s->sq, s->scratch);
+    generator_losses(s, losses);
 }
