@@ -64,12 +64,15 @@ def test_batched_equals_per_sample_loop(trained, bias_correction, backend):
     # torch engine in float64 (tight), native CPU kernel in float32 (float32 tolerance)
     bank = trained[0].to(dtype=torch.float64) if backend == "torch" else trained[0]
     tol = dict(rtol=1e-5, atol=1e-7) if backend == "torch" else dict(rtol=2e-4, atol=2e-6)
-    targets = torch.randn(4, T, O, dtype=torch.float64).cumsum(1) * 0.2
-    s = inverse.InverseSettings(iterations=6, bias_correction=bias_correction, chunk_size=3)
+    # chunks of 17 and 3 targets: the native kernel runs 8-lane blocks in pairs, an odd block alone
+    # and padding lanes, all of which must give every target its own result
+    n_targets = 20
+    targets = torch.randn(n_targets, T, O, dtype=torch.float64).cumsum(1) * 0.2
+    s = inverse.InverseSettings(iterations=6, bias_correction=bias_correction, chunk_size=17)
     result = inverse.inverse_classify(bank, targets, s, backend=backend)
-    start = inverse.initial_vectors(4, 3, s)
-    assert result.losses.shape == (7, 4, 3) and result.mixtures.shape == (4, 3, 4)
-    for n in range(4):
+    start = inverse.initial_vectors(n_targets, 3, s)
+    assert result.losses.shape == (7, n_targets, 3) and result.mixtures.shape == (n_targets, 3, 4)
+    for n in range(n_targets):
         for g in range(3):
             losses, mix = reference_inverse(bank.to(dtype=torch.float64), targets[n], g, start[n, g].double(), s)
             want = torch.tensor(losses, dtype=torch.float64)

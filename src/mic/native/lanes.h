@@ -1,5 +1,5 @@
 /* Shared by the kernels: 8-lane float vectors (GCC/Clang vector extensions), exp, sigmoid,
- * and a register-blocked matrix-vector product. */
+ * and a register-blocked matrix-vector product with per-lane weights. */
 #ifndef MIC_LANES_H
 #define MIC_LANES_H
 #include <stddef.h>
@@ -45,48 +45,26 @@ static inline v8 sigmoid(v8 z) { return recip(1.0f + vexp(-z)); }
 
 
 /* out[i] = (init ? init[i] : 0) + sum_j W(i, j) * v[j] for i < n_out, j < n_sum, each sum in order
- * of j. Eight (then four, then one) outputs at a time keep independent multiply-add chains in
- * flight; one chain per output would wait on the FMA latency. W(i, j) is per lane (a v8) in
- * gemv and shared by all lanes (a float) in gemv_shared. */
-#define GEMV_BODY(W)                                                                 \
-    int i = 0;                                                                       \
-    for (; i + 8 <= n_out; i += 8) {                                                 \
-        v8 a[8];                                                                     \
-        for (int u = 0; u < 8; ++u) a[u] = init ? init[i + u] : splat(0.0f);         \
-        for (int j = 0; j < n_sum; ++j) {                                            \
-            v8 vj = v[j];                                                            \
-            for (int u = 0; u < 8; ++u) a[u] += W(i + u, j) * vj;                    \
-        }                                                                            \
-        for (int u = 0; u < 8; ++u) out[i + u] = a[u];                               \
-    }                                                                                \
-    for (; i + 4 <= n_out; i += 4) {                                                 \
-        v8 a[4];                                                                     \
-        for (int u = 0; u < 4; ++u) a[u] = init ? init[i + u] : splat(0.0f);         \
-        for (int j = 0; j < n_sum; ++j) {                                            \
-            v8 vj = v[j];                                                            \
-            for (int u = 0; u < 4; ++u) a[u] += W(i + u, j) * vj;                    \
-        }                                                                            \
-        for (int u = 0; u < 4; ++u) out[i + u] = a[u];                               \
-    }                                                                                \
-    for (; i < n_out; ++i) {                                                         \
-        v8 a = init ? init[i] : splat(0.0f);                                         \
-        for (int j = 0; j < n_sum; ++j) a += W(i, j) * v[j];                         \
-        out[i] = a;                                                                  \
-    }
-
-#define WEIGHT(i, j) w[(i) * wi + (j) * wj]
-
+ * of j, with per-lane weights W(i, j) = w[i * wi + j * wj]. Eight (then four, then one) outputs at
+ * a time keep independent multiply-add chains in flight; one chain per output would wait on the
+ * FMA latency. */
 static inline void gemv(v8 *out, const v8 *init, const v8 *w, long wi, long wj, const v8 *v, int n_out, int n_sum) {
-    GEMV_BODY(WEIGHT)
+#define ROWS(R)                                                                      \
+    for (; i + (R) <= n_out; i += (R)) {                                             \
+        v8 a[R];                                                                     \
+        for (int u = 0; u < (R); ++u) a[u] = init ? init[i + u] : splat(0.0f);       \
+        for (int j = 0; j < n_sum; ++j) {                                            \
+            v8 vj = v[j];                                                            \
+            for (int u = 0; u < (R); ++u) a[u] += w[(i + u) * wi + j * wj] * vj;     \
+        }                                                                            \
+        for (int u = 0; u < (R); ++u) out[i + u] = a[u];                             \
+    }
+    int i = 0;
+    ROWS(8)
+    ROWS(4)
+    ROWS(1)
+#undef ROWS
 }
-
-static inline void gemv_shared(v8 *out, const v8 *init, const float *w, long wi, long wj, const v8 *v, int n_out,
-                               int n_sum) {
-    GEMV_BODY(WEIGHT)
-}
-
-#undef WEIGHT
-#undef GEMV_BODY
 
 /* One LSTM cell step after the gate sigmoids g [4H] (i, f, g, o; g rows from doubled inputs):
  * g's rows become tanh, and the new cell, its tanh and the hidden state are written. */
