@@ -54,9 +54,11 @@ static inline __attribute__((always_inline)) void gemv_shared(v8 *out, const v8 
 #undef ROWS
 }
 
+/* Floats of scratch for a pass of two blocks: bias and gates, cell, its tanh and hidden state,
+ * output errors, dz, dh and dc, and the vector with its Adam moments (see invert_pass). */
 long mic_invert_scratch_floats(int n_t, int h, int n_o, int n_i) {
     return 8L * MAX_PAIR *
-           ((long)n_t * 4 * h + 3L * (n_t + 1) * h + (long)n_t * n_o + 8L * h + 2L * h + 3L * n_i);
+           (4L * h + (long)n_t * 4 * h + 3L * (n_t + 1) * h + (long)n_t * n_o + 4L * h + 2L * h + 3L * n_i);
 }
 
 /* P blocks from `first`, interleaved; see the file comment. */
