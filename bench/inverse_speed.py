@@ -21,8 +21,8 @@ from pathlib import Path
 
 import torch
 
-from mic import generator as gen
-from mic import inverse
+from mic.model import generator as gen
+from mic.model import inverse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import DATA, character_prototypes  # noqa: E402
@@ -81,9 +81,11 @@ def main() -> None:
     bank = gen.init_bank(range(g), h, o)
     targets = targets_for(args.dataset, n, t, o)
     s = inverse.InverseSettings(iterations=args.iterations, chunk_size=args.chunk_size)
-    print(f"{args.dataset}: {n} targets x {g} modules x {args.iterations} iterations, T={t}, H={h}, O={o}; "
-          f"torch threads=1; chunk {inverse._chunk_size(s, g, inverse._use_native(bank, args.backend))} targets; "
-          f"backend {args.backend}")
+    print(
+        f"{args.dataset}: {n} targets x {g} modules x {args.iterations} iterations, T={t}, H={h}, O={o}; "
+        f"torch threads=1; chunk {inverse._chunk_size(s, g, inverse._use_native(bank, args.backend))} targets; "
+        f"backend {args.backend}"
+    )
 
     warm_up = inverse.InverseSettings(iterations=1)
     inverse.inverse_classify(bank, targets[:2], warm_up, backend=args.backend)  # compile (or load) the kernel
@@ -91,8 +93,10 @@ def main() -> None:
     result = inverse.inverse_classify(bank, targets, s, backend=args.backend)
     batched = time.perf_counter() - start
     pair_steps = n * g * t * (args.iterations + 1)
-    print(f"batched: {batched:.2f} s ({batched / pair_steps * 1e9:.0f} ns per target-module-step); "
-          f"mean final loss {result.final_losses.mean():.4f}")
+    print(
+        f"batched: {batched:.2f} s ({batched / pair_steps * 1e9:.0f} ns per target-module-step); "
+        f"mean final loss {result.final_losses.mean():.4f}"
+    )
 
     pairs = [(i % n, i % g) for i in range(args.loop_pairs)]
     start = time.perf_counter()
@@ -100,14 +104,18 @@ def main() -> None:
         state = gen.extract_state(bank, gi)
         lstm, lin = torch.nn.LSTM(4, h), torch.nn.Linear(h, o)
         with torch.no_grad():
-            for name, p in zip(gen.PARAM_NAMES, [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
-                                                 lstm.bias_hh_l0, lin.weight, lin.bias]):
+            for name, p in zip(
+                gen.PARAM_NAMES,
+                [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0, lin.weight, lin.bias],
+            ):
                 p.copy_(state[name])
         loop_pair(lstm, lin, targets[ti], s)
     per_pair = (time.perf_counter() - start) / len(pairs)
     loop_total = per_pair * n * g
-    print(f"per-sample loop: {per_pair:.3f} s per (target, module) pair, timed on {len(pairs)} pairs and "
-          f"extrapolated to {n * g} pairs: {loop_total:.0f} s")
+    print(
+        f"per-sample loop: {per_pair:.3f} s per (target, module) pair, timed on {len(pairs)} pairs and "
+        f"extrapolated to {n * g} pairs: {loop_total:.0f} s"
+    )
     print(f"ratio: {loop_total / batched:.1f}")
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mic import training
+from mic.model import training
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "character_trajectories" / "mixout_mirror_labeled.mat"
 STEPS, HIDDEN, OUT = 205, 10, 2
@@ -110,12 +110,16 @@ def main() -> None:
 
     real = not args.synthetic and DATA.exists()
     protos = character_prototypes(DATA, args.bank) if real else synthetic_prototypes(args.bank)
-    print(f"prototypes: {'character mirror, first 4 per class' if real else 'synthetic'}; "
-          f"T={STEPS}, H={HIDDEN}, O={OUT}; episodes={args.episodes}; torch threads=1")
+    print(
+        f"prototypes: {'character mirror, first 4 per class' if real else 'synthetic'}; "
+        f"T={STEPS}, H={HIDDEN}, O={OUT}; episodes={args.episodes}; torch threads=1"
+    )
 
     ref_s, ref_final, ref_best = reference_train(protos[0], args.episodes, args.seed)
-    print(f"reference (nn.LSTM, batch 1, 1 random prototype/episode): {ref_s:.1f} s, "
-          f"{ref_s / args.episodes * 1e3:.3f} ms/episode, train MSE final {ref_final:.4f} / best-kept {ref_best:.4f}")
+    print(
+        f"reference (nn.LSTM, batch 1, 1 random prototype/episode): {ref_s:.1f} s, "
+        f"{ref_s / args.episodes * 1e3:.3f} ms/episode, train MSE final {ref_final:.4f} / best-kept {ref_best:.4f}"
+    )
 
     settings = training.TrainSettings(hidden_size=HIDDEN, episodes=args.episodes)
     if args.schedule:
@@ -127,13 +131,17 @@ def main() -> None:
     training.train_generators(protos[:1, :, :8], warm_up, [0])  # compile (or load) the kernels
     result = training.train_generators(protos, settings, seeds)
     per_gen = result.seconds / args.bank
-    print(f"project (bank of {args.bank} generators trained together, "
-          f"{settings.prototypes_per_step} prototype(s)/step, "
-          f"{settings.steps} steps, lr schedule {settings.lr_schedule}): {result.seconds:.1f} s for the bank, "
-          f"{per_gen:.2f} s per generator (bank time / {args.bank})")
-    print(f"project train MSE of the kept weights: generator 0 {result.clean_loss[0]:.4f}; "
-          f"bank mean {result.clean_loss.mean():.4f}, median {result.clean_loss.median():.4f} "
-          f"(min {result.clean_loss.min():.4f}, max {result.clean_loss.max():.4f})")
+    print(
+        f"project (bank of {args.bank} generators trained together, "
+        f"{settings.prototypes_per_step} prototype(s)/step, "
+        f"{settings.steps} steps, lr schedule {settings.lr_schedule}): {result.seconds:.1f} s for the bank, "
+        f"{per_gen:.2f} s per generator (bank time / {args.bank})"
+    )
+    print(
+        f"project train MSE of the kept weights: generator 0 {result.clean_loss[0]:.4f}; "
+        f"bank mean {result.clean_loss.mean():.4f}, median {result.clean_loss.median():.4f} "
+        f"(min {result.clean_loss.min():.4f}, max {result.clean_loss.max():.4f})"
+    )
     print(f"ratio: {ref_s / per_gen:.2f}")
 
 

@@ -8,10 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-
 from torch import nn
 
-from mic.baseline import (
+from mic.baselines.forward import (
     DEFAULT_SETTINGS,
     ForwardResult,
     ForwardSettings,
@@ -32,9 +31,9 @@ def _separable(n_per_class: int = 8, seed: int = 0) -> tuple[np.ndarray, np.ndar
     rng = np.random.default_rng(seed)
     ramp = np.linspace(-1.0, 1.0, 10)[:, None]
     shapes = [ramp * [1.0, 0.5], -ramp * [1.0, 0.5], np.zeros((10, 2))]
-    sequences = np.concatenate(
-        [shape + 0.1 * rng.normal(size=(n_per_class, 10, 2)) for shape in shapes]
-    ).astype(np.float32)
+    sequences = np.concatenate([shape + 0.1 * rng.normal(size=(n_per_class, 10, 2)) for shape in shapes]).astype(
+        np.float32
+    )
     labels = np.repeat(np.arange(3), n_per_class)
     return sequences, labels
 
@@ -118,9 +117,7 @@ def test_result_round_trips_through_torch_save(trained, tmp_path: Path) -> None:
     torch.save(result.to_dict(), tmp_path / "forward.pt")
     loaded = ForwardResult.from_dict(torch.load(tmp_path / "forward.pt", weights_only=True))
     assert loaded.settings == result.settings
-    np.testing.assert_array_equal(
-        predict_logits(loaded, sequences), predict_logits(result, sequences)
-    )
+    np.testing.assert_array_equal(predict_logits(loaded, sequences), predict_logits(result, sequences))
 
 
 def test_model_has_paper_shape() -> None:

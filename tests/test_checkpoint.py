@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 import torch
 
-from mic import checkpoint as ck
-from mic import generator as gen
-from mic import training
+from mic.model import checkpoint as ck
+from mic.model import generator as gen
+from mic.model import training
 
 SETTINGS = training.TrainSettings(episodes=8, log_every=2)
 

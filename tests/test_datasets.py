@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mic.datasets import DataFormatError, load_npz, read_idx
+from mic.data.datasets import DataFormatError, load_npz, read_idx
 
 
 def write(tmp_path, **arrays):
@@ -23,7 +23,14 @@ def test_variable_length_string_labels(tmp_path) -> None:
 
 
 def test_fixed_length_with_class_names(tmp_path) -> None:
-    data = load_npz(write(tmp_path, sequences=np.zeros((4, 6, 2)), labels=np.array([0, 1, 2, 1]), class_names=np.array(["a", "b", "c"])))
+    data = load_npz(
+        write(
+            tmp_path,
+            sequences=np.zeros((4, 6, 2)),
+            labels=np.array([0, 1, 2, 1]),
+            class_names=np.array(["a", "b", "c"]),
+        )
+    )
     assert data.class_names == ["a", "b", "c"] and len(data.sequences) == 4
 
 
@@ -35,7 +42,10 @@ def test_fixed_length_with_class_names(tmp_path) -> None:
         ({"sequences": np.zeros((2, 3)), "labels": np.zeros(2, int)}, r"must be \[N, T, C\]"),
         ({"sequences": np.full((2, 3, 1), np.nan), "labels": np.zeros(2, int)}, r"sequences\[0\] contains NaN"),
         ({"sequences": np.zeros((2, 3, 1)), "labels": np.zeros(3, int)}, "has 2 entries but 'labels' has 3"),
-        ({"sequences": np.zeros((2, 3, 1)), "labels": np.array([0, 5]), "class_names": np.array(["a", "b"])}, "label 5 outside 0..1"),
+        (
+            {"sequences": np.zeros((2, 3, 1)), "labels": np.array([0, 5]), "class_names": np.array(["a", "b"])},
+            "label 5 outside 0..1",
+        ),
     ],
 )
 def test_mistakes_are_named(tmp_path, arrays, message) -> None:

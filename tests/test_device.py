@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from mic.device import resolve_device
-from mic.inverse import InverseSettings, inverse_classify
-from mic.training import TrainSettings, train_generators
+from mic.model.inverse import InverseSettings, inverse_classify
+from mic.model.training import TrainSettings, train_generators
 
 HAS_CUDA = torch.cuda.is_available()
 # Bit-identity across devices is not promised by PyTorch; these are the margins we hold it to.
@@ -33,7 +33,9 @@ def test_unknown_device() -> None:
 
 def small_problem() -> torch.Tensor:
     t = torch.linspace(0, 1, 30)
-    curves = [torch.stack([torch.sin(6 * t + p), torch.cos(4 * t * (1 + g))], dim=1) for g in range(2) for p in range(4)]
+    curves = [
+        torch.stack([torch.sin(6 * t + p), torch.cos(4 * t * (1 + g))], dim=1) for g in range(2) for p in range(4)
+    ]
     return torch.stack(curves).view(2, 4, 30, 2)
 
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mic import download
-from mic.download import ChecksumError, FileCopy, RawFile, fetch_file, fetch_source, resolve_mirror
+from mic.data import download
+from mic.data.download import ChecksumError, FileCopy, RawFile, fetch_file, fetch_source, resolve_mirror
 
 
 def make_source(tmp_path: Path, content: bytes, published: bytes) -> tuple[RawFile, Path]:

@@ -16,7 +16,7 @@ CONDA_TO_PYPI = {"pytorch": "torch"}
 # Conda-only packages with no PyPI counterpart: the C compiler that builds mic/native's kernels.
 CONDA_ONLY = {"c-compiler"}
 # Run Snakemake itself, not inside a rule's env.
-ORCHESTRATION = {"snakemake", "snakemake-executor-plugin-slurm", "pytest", "snakefmt"}
+ORCHESTRATION = {"snakemake", "snakemake-executor-plugin-slurm", "pytest", "snakefmt", "ruff"}
 
 
 def pyproject_pins() -> dict[str, str]:
@@ -51,7 +51,9 @@ def test_channels_and_pins(path) -> None:
     expected = pyproject_pins()
     for name, version in pins.items():
         if name != "python" and name not in CONDA_ONLY:
-            assert expected.get(name) == version, f"{path.name}: {name}={version}, pyproject.toml has {expected.get(name)}"
+            assert expected.get(name) == version, (
+                f"{path.name}: {name}={version}, pyproject.toml has {expected.get(name)}"
+            )
 
 
 def test_every_runtime_pin_is_in_an_env() -> None:

@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from mic import generator as gen
-from mic import training
+from mic.model import generator as gen
+from mic.model import training
 
 H, O = 10, 2
 
@@ -28,9 +28,14 @@ def torch_reference(state: dict[str, torch.Tensor], x0: torch.Tensor, steps: int
     """nn.LSTM + nn.Linear with the given weights, input x0 [B, 4] at t = 0 only: (lstm, lin, inputs, outputs)."""
     lstm, lin = torch.nn.LSTM(4, H).to(dtype), torch.nn.Linear(H, O).to(dtype)
     with torch.no_grad():
-        for name, p in [("lstm.weight_ih_l0", lstm.weight_ih_l0), ("lstm.weight_hh_l0", lstm.weight_hh_l0),
-                        ("lstm.bias_ih_l0", lstm.bias_ih_l0), ("lstm.bias_hh_l0", lstm.bias_hh_l0),
-                        ("readout.weight", lin.weight), ("readout.bias", lin.bias)]:
+        for name, p in [
+            ("lstm.weight_ih_l0", lstm.weight_ih_l0),
+            ("lstm.weight_hh_l0", lstm.weight_hh_l0),
+            ("lstm.bias_ih_l0", lstm.bias_ih_l0),
+            ("lstm.bias_hh_l0", lstm.bias_hh_l0),
+            ("readout.weight", lin.weight),
+            ("readout.bias", lin.bias),
+        ]:
             p.copy_(state[name])
     inputs = torch.zeros(steps, x0.shape[0], 4, dtype=dtype)
     inputs[0] = x0
@@ -47,8 +52,17 @@ def autograd_grads(bank, x0, target):
         loss = (y - target[g]).square().mean()
         loss.backward()
         losses.append(loss.detach())
-        grads.append([lstm.weight_ih_l0.grad, lstm.weight_hh_l0.grad, lstm.bias_ih_l0.grad, lstm.bias_hh_l0.grad,
-                      lin.weight.grad, lin.bias.grad, inputs.grad[0]])
+        grads.append(
+            [
+                lstm.weight_ih_l0.grad,
+                lstm.weight_hh_l0.grad,
+                lstm.bias_ih_l0.grad,
+                lstm.bias_hh_l0.grad,
+                lin.weight.grad,
+                lin.bias.grad,
+                inputs.grad[0],
+            ]
+        )
     return torch.stack(losses), [torch.stack(gs) for gs in zip(*grads)]
 
 

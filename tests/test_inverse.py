@@ -7,21 +7,24 @@ import math
 import pytest
 import torch
 
-from mic import generator as gen
-from mic import inverse, training
+from mic.model import generator as gen
+from mic.model import inverse, training
 
 T, O = 30, 2
 
 
-def reference_inverse(bank: gen.GeneratorBank, target: torch.Tensor, module: int, start: torch.Tensor,
-                      s: inverse.InverseSettings) -> tuple[list[float], torch.Tensor]:
+def reference_inverse(
+    bank: gen.GeneratorBank, target: torch.Tensor, module: int, start: torch.Tensor, s: inverse.InverseSettings
+) -> tuple[list[float], torch.Tensor]:
     """One (target, module) pair the way the authors' code does it, with nn.LSTM autograd."""
     state = gen.extract_state(bank, module)
     lstm = torch.nn.LSTM(4, bank.hidden_size).to(bank.dtype)
     lin = torch.nn.Linear(bank.hidden_size, bank.output_size).to(bank.dtype)
     with torch.no_grad():
-        for name, p in zip(gen.PARAM_NAMES, [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0,
-                                             lstm.bias_hh_l0, lin.weight, lin.bias]):
+        for name, p in zip(
+            gen.PARAM_NAMES,
+            [lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0, lin.weight, lin.bias],
+        ):
             p.copy_(state[name])
     x = start.clone().to(bank.dtype)
     m, v = torch.zeros_like(x), torch.zeros_like(x)

@@ -1,4 +1,4 @@
-"""The workflow passes Snakemake's linter and snakefmt, as the style guide asks."""
+"""The workflow passes Snakemake's linter and snakefmt, and the Python code ruff's linter and formatter."""
 
 from __future__ import annotations
 
@@ -16,5 +16,20 @@ def test_snakemake_lint_is_clean() -> None:
 def test_snakefmt_is_clean() -> None:
     result = subprocess.run(
         ["snakefmt", "--check", "Snakefile", "workflow/rules"], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+RUFF_PATHS = ["src", "workflow/scripts", "tests", "bench", "notebooks"]
+
+
+def test_ruff_lint_is_clean() -> None:
+    result = subprocess.run(["ruff", "check", *RUFF_PATHS], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_ruff_format_is_clean() -> None:
+    result = subprocess.run(
+        ["ruff", "format", "--check", *RUFF_PATHS], cwd=REPO, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr

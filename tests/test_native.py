@@ -1,12 +1,12 @@
-"""Building the C kernels: cached per source, compiler and CPU; a clear error and a torch fallback without a compiler."""
+"""Building the C kernels: cached per source, compiler and CPU; a named error and a torch fallback without cc."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from mic import inverse, native, training
-from mic.generator import init_bank
+from mic.model import inverse, native, training
+from mic.model.generator import init_bank
 
 
 @pytest.fixture

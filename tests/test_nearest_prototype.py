@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mic.nearest_prototype import nearest_prototype_predict, pairwise_distances
+from mic.baselines.nearest_prototype import nearest_prototype_predict, pairwise_distances
 
 
 @pytest.fixture

@@ -7,8 +7,8 @@ import copy
 import numpy as np
 import pytest
 
-from mic.preprocess import PreparedData
-from mic.prototypes import Prototypes
+from mic.data.preprocess import PreparedData
+from mic.data.prototypes import Prototypes
 from workflow_runner import load_test_config, snakemake, write_config
 
 pytestmark = pytest.mark.integration
@@ -41,7 +41,9 @@ def config_for(npz) -> dict:
 def test_own_npz_is_preprocessed_and_gets_prototypes(tmp_path) -> None:
     gestures(tmp_path / "gestures.npz")
     targets = [f"results/gestures/prototypes/{s}.{e}" for s in ("clustered", "random") for e in ("npz", "png")]
-    result = snakemake(tmp_path, write_config(tmp_path, config_for(tmp_path / "gestures.npz")), "--cores", "2", *targets)
+    result = snakemake(
+        tmp_path, write_config(tmp_path, config_for(tmp_path / "gestures.npz")), "--cores", "2", *targets
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     data = PreparedData.load(tmp_path / "results/gestures/data.npz")
     assert data.class_names == ["circle", "swipe", "tap"] and data.sequences.shape == (30, 29, 3)

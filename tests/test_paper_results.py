@@ -7,7 +7,8 @@ import pytest
 import yaml
 
 from conftest import REPO
-from mic import report_tables as rt
+from mic import report as rt
+from mic.layout import noise_label
 
 PAPER = yaml.safe_load((REPO / "config/paper_results.yaml").read_text())
 TABLES = PAPER["tables"]
@@ -66,9 +67,9 @@ def test_noise_grid_tables_shape(table: str) -> None:
     _, tidy = rt.paper_grid(PAPER, dataset, subset)
     cells = set(zip(tidy["noise_in"], tidy["noise_out"]))
     inputs, outputs = GRIDS[(dataset, subset)]
-    assert cells == {
-        (rt.noise_label(i), rt.noise_label(o)) for i in inputs for o in outputs
-    }, "label_fixes must give the full 3 x 3 grid"
+    assert cells == {(noise_label(i), noise_label(o)) for i in inputs for o in outputs}, (
+        "label_fixes must give the full 3 x 3 grid"
+    )
 
 
 def test_unreadable_cells_are_null_and_explained() -> None:
@@ -143,7 +144,7 @@ def test_table13_differs_from_the_grid_tables_only_where_noted() -> None:
     """Table 13's 50-iteration accuracies equal Tables 2/7/8/9 except two documented swaps."""
     t13 = rt.paper_iterations(PAPER)
     mismatches = []
-    for table, (dataset, subset) in NOISE_TABLES.items():
+    for dataset, subset in NOISE_TABLES.values():
         _, tidy = rt.paper_grid(PAPER, dataset, subset)
         overall = tidy[tidy["column"] == "overall"].set_index(["noise_in", "noise_out"])["accuracy"]
         block = t13[(t13["dataset"] == dataset) & (t13["subset"] == subset)].set_index(["noise_in", "noise_out"])[

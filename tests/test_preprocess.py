@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mic.datasets import DataFormatError, RawDataset
-from mic.preprocess import PreparedData, PreprocessSettings, pad_with_last, preprocess
+from mic.data.datasets import DataFormatError, RawDataset
+from mic.data.preprocess import PreparedData, PreprocessSettings, pad_with_last, preprocess
 
 
 def toy(n_per_class: int = 10, classes: int = 2) -> RawDataset:
@@ -21,7 +21,9 @@ def toy(n_per_class: int = 10, classes: int = 2) -> RawDataset:
 
 
 def test_cumsum_drop_channel_and_pad_with_last_value() -> None:
-    raw = RawDataset([np.array([[1.0, 2.0, 9.0], [1.0, -1.0, 9.0]]), np.ones((4, 3))] * 6, np.array([0, 1] * 6), ["x", "y"])
+    raw = RawDataset(
+        [np.array([[1.0, 2.0, 9.0], [1.0, -1.0, 9.0]]), np.ones((4, 3))] * 6, np.array([0, 1] * 6), ["x", "y"]
+    )
     data = preprocess(raw, PreprocessSettings(cumulative_sum=(0, 1), keep_channels=(0, 1), test_fraction=0.25))
     first = data.sequences[0]
     assert data.sequences.shape == (12, 4, 2)  # padded to the longest sequence, force dropped
@@ -87,7 +89,7 @@ def test_save_load_round_trip(tmp_path) -> None:
 
 
 def test_real_characters_padded_to_205(shared_data) -> None:
-    from mic.datasets import load_character_trajectories
+    from mic.data.datasets import load_character_trajectories
 
     raw = load_character_trajectories(shared_data / "character_trajectories" / "mixout_mirror_labeled.mat")
     data = preprocess(raw, PreprocessSettings(cumulative_sum=(0, 1), keep_channels=(0, 1), standardize=True))

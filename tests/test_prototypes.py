@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mic import prototypes as proto
-from mic.preprocess import PreparedData
-from mic.prototypes import PrototypeSettings, Prototypes, select_prototypes
+from mic.data import prototypes as proto
+from mic.data.preprocess import PreparedData
+from mic.data.prototypes import Prototypes, PrototypeSettings, select_prototypes
 
 
 def bump(center: int, length: int = 40, width: float = 2.0) -> np.ndarray:
@@ -19,8 +19,14 @@ def prepared(sequences: np.ndarray, labels: np.ndarray) -> PreparedData:
     n = len(labels)
     rows = np.arange(n)
     return PreparedData(
-        sequences.astype(np.float32), labels, [f"c{k}" for k in range(labels.max() + 1)],
-        rows[: n - 2], rows[n - 2 :], np.zeros(1), np.ones(1), rows,
+        sequences.astype(np.float32),
+        labels,
+        [f"c{k}" for k in range(labels.max() + 1)],
+        rows[: n - 2],
+        rows[n - 2 :],
+        np.zeros(1),
+        np.ones(1),
+        rows,
     )
 
 

@@ -13,10 +13,11 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from mic import report_tables as rt
-from mic.preprocess import PreparedData
-from mic.prototypes import Prototypes
-from mic.stats import noise_label
+from mic import report as rt
+from mic.data.preprocess import PreparedData
+from mic.data.prototypes import Prototypes
+from mic.evidence import collect
+from mic.layout import noise_label
 
 FAKE_CONFIG = {
     "seed": 2019,
@@ -258,7 +259,7 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
         for r in range(config["replicates"])
     ]
     keys = subset_keys(config)
-    tables = rt.collect_results(
+    tables = collect.collect_results(
         runs,
         files,
         keys,
@@ -278,7 +279,9 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
         [root / f"results/{n['dataset']}/{n['subset']}/nearest_prototype.tsv" for n in keys],
     )
     out = root / "results/tables"
-    rt.write_tables(tables, {name: out / file for name, file in rt.TABLE_FILES.items()}, config, out / "config.yaml")
+    collect.write_tables(
+        tables, {name: out / file for name, file in rt.TABLE_FILES.items()}, config, out / "config.yaml"
+    )
     return out
 
 
@@ -353,6 +356,6 @@ def test_notebook_defaults_point_at_results() -> None:
     exec(cell.source, namespace)
     assert namespace["tables_dir"] == "results/tables" and namespace["results_dir"] == "results"
     assert namespace["paper_path"] == "config/paper_results.yaml"
-    assert not any(
-        o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])
-    ), "commit the notebook without outputs"
+    assert not any(o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])), (
+        "commit the notebook without outputs"
+    )

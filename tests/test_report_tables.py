@@ -12,8 +12,10 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
-from mic import report_tables as rt
-from mic import stats
+from mic import report as rt
+from mic.evidence import collect
+from mic.evidence import glm as stats
+from mic.report.verdicts import _verdict
 
 PAPER = rt.load_paper(REPO / "config/paper_results.yaml")
 NAMES = {"mnist": "mnist", "characters": "characters"}
@@ -21,8 +23,19 @@ N = 1000  # test samples per configuration in the made-up "ours"
 
 
 MIC_COLUMNS = [
-    "dataset", "subset", "rep", "noise_in", "noise_out", "iterations", "class", "n", "correct", "accuracy", "mse"
+    "dataset",
+    "subset",
+    "rep",
+    "noise_in",
+    "noise_out",
+    "iterations",
+    "class",
+    "n",
+    "correct",
+    "accuracy",
+    "mse",
 ]
+
 
 def paper_as_ours() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """mic_accuracy, baselines and nearest_prototype tables holding the paper's numbers (K = 50)."""
@@ -217,8 +230,8 @@ def test_verdicts_on_the_papers_numbers_support_its_claims(ours) -> None:
 
 
 def test_verdict_counts_partial_support() -> None:
-    assert rt._verdict([True, False, None]) == "partly supported (1 of 2)"
-    assert rt._verdict([None]) == "not tested" and rt._verdict([False]) == "not supported"
+    assert _verdict([True, False, None]) == "partly supported (1 of 2)"
+    assert _verdict([None]) == "not tested" and _verdict([False]) == "not supported"
 
 
 def test_confusion_counts_translates_class_indices() -> None:
@@ -233,7 +246,7 @@ def test_confusion_counts_translates_class_indices() -> None:
             "loss_b": 0.2,
         }
     )
-    counts = rt.confusion_counts(predictions)
+    counts = collect.confusion_counts(predictions)
     assert set(map(tuple, counts[["true_class", "predicted_class", "count"]].to_numpy().tolist())) == {
         ("a", "a", 1),
         ("b", "a", 1),

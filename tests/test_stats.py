@@ -9,7 +9,7 @@ import statsmodels.api as sm
 import yaml
 
 from conftest import REPO
-from mic import stats
+from mic.evidence import glm as stats
 
 PAPER = yaml.safe_load((REPO / "config/paper_results.yaml").read_text())
 

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mic.checkpoint import load_checkpoint
-from mic.preprocess import PreparedData
-from mic.prototypes import Prototypes
+from mic.data.preprocess import PreparedData
+from mic.data.prototypes import Prototypes
+from mic.model.checkpoint import load_checkpoint
 from workflow_runner import TEST_CONFIG, load_test_config, snakemake
 
 pytestmark = pytest.mark.integration
@@ -68,8 +68,11 @@ def test_inverse_classification_tables(run: Path) -> None:
     assert overall["accuracy"].between(0, 1).all() and (overall["mse"] > 0).all()
     heatmap = pd.read_csv(folder.parent.parent / "heatmap.tsv", sep="\t", dtype={"noise_in": str, "noise_out": str})
     assert set(heatmap["split"]) == {"train", "test"} and len(heatmap) == 2 * 3 * 3
-    grid = [(str(i), str(o)) for i in CONFIG["datasets"]["characters"]["noise"]["clustered"]["input"] for o in
-            CONFIG["datasets"]["characters"]["noise"]["clustered"]["output"]]
+    grid = [
+        (str(i), str(o))
+        for i in CONFIG["datasets"]["characters"]["noise"]["clustered"]["input"]
+        for o in CONFIG["datasets"]["characters"]["noise"]["clustered"]["output"]
+    ]
     assert len(heatmap[["noise_in", "noise_out"]].drop_duplicates()) == 1  # the best model only
     assert tuple(heatmap[["noise_in", "noise_out"]].iloc[0]) in grid
 

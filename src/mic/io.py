@@ -57,6 +57,6 @@ def save_json(path: str | os.PathLike, data: Any) -> None:
     write_atomic(path, lambda tmp: tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n"))
 
 
-def save_table(path: str | os.PathLike, table: "pandas.DataFrame") -> None:  # noqa: F821
+def save_table(path: str | os.PathLike, table: pandas.DataFrame) -> None:  # noqa: F821
     """Write a tab-separated table atomically."""
     write_atomic(path, lambda tmp: table.to_csv(tmp, sep="\t", index=False))

@@ -14,5 +14,7 @@ def from_config(cls: type[T], mapping: Mapping[str, Any], where: str = "config")
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = sorted(set(mapping) - fields)
     if unknown:
-        raise ValueError(f"{where}: unknown key(s) {', '.join(unknown)}; {cls.__name__} takes {', '.join(sorted(fields))}")
+        raise ValueError(
+            f"{where}: unknown key(s) {', '.join(unknown)}; {cls.__name__} takes {', '.join(sorted(fields))}"
+        )
     return cls(**{key: tuple(value) if isinstance(value, list) else value for key, value in mapping.items()})

@@ -1,11 +1,11 @@
-"""Every per-configuration result table of the run -> tidy tables under results/tables/ (see mic.report_tables)."""
+"""Every per-configuration result table of the run -> tidy tables under results/tables/ (see mic.evidence.collect)."""
 
-from mic import report_tables
+from mic.evidence import collect
 from mic.logs import log_to
 
 log = log_to(snakemake.log[0])
 inputs, params = snakemake.input, snakemake.params
-tables = report_tables.collect_results(
+tables = collect.collect_results(
     params.mic_runs,
     {name: inputs[name] for name in ("summary", "training", "loss_curves", "predictions")},
     params.subset_keys,
@@ -17,6 +17,6 @@ tables = report_tables.collect_results(
 )
 for name, table in tables.items():
     log.info("%s: %d rows", name, len(table))
-report_tables.write_tables(
-    tables, {name: snakemake.output[name] for name in report_tables.TABLE_FILES}, params.config, snakemake.output.config
+collect.write_tables(
+    tables, {name: snakemake.output[name] for name in collect.TABLE_FILES}, params.config, snakemake.output.config
 )

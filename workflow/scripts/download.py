@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from mic.download import fetch_source, resolve_mirror
+from mic.data.download import fetch_source, resolve_mirror
 from mic.io import save_json
 from mic.logs import log_to
 

@@ -3,17 +3,17 @@
 import numpy as np
 import torch
 
-from mic.checkpoint import load_bank
+from mic.data.preprocess import PreparedData
+from mic.data.prototypes import Prototypes
 from mic.device import resolve_device
-from mic.inverse import InverseSettings, initial_vectors, inverse_classify, project
+from mic.evidence.scores import prediction_table, summary_table
 from mic.io import save_npz, save_table
 from mic.logs import log_to
-from mic.preprocess import PreparedData
-from mic.prototypes import Prototypes
-from mic.results import prediction_table, summary_table
+from mic.model.checkpoint import load_bank
+from mic.model.inverse import InverseSettings, initial_vectors, inverse_classify, project
+from mic.model.training import TrainSettings
 from mic.seeding import derive_seed
 from mic.settings import from_config
-from mic.training import TrainSettings
 
 FIGURE56_TARGETS = 4  # unseen targets shown for the first class's module (paper Figures 5, 6)
 

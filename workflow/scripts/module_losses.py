@@ -8,17 +8,18 @@ samples are inverted here, against each replicate's generators of that setting.
 import pandas as pd
 import torch
 
-from mic.checkpoint import load_bank
+from mic.data.preprocess import PreparedData
 from mic.device import resolve_device
-from mic.inverse import InverseSettings, inverse_classify
+from mic.evidence.collect import read_table, stack_tables
+from mic.evidence.scores import heatmap_table, per_class_sample
+from mic.evidence.selection import choose_models
 from mic.io import save_table
 from mic.logs import log_to
-from mic.preprocess import PreparedData
-from mic.report_tables import choose_models, read_table, stack_tables
-from mic.results import heatmap_table, per_class_sample
+from mic.model.checkpoint import load_bank
+from mic.model.inverse import InverseSettings, inverse_classify
+from mic.model.training import TrainSettings
 from mic.seeding import derive_seed
 from mic.settings import from_config
-from mic.training import TrainSettings
 
 SAMPLES_PER_CLASS = 20  # as in the paper's Figure 7
 

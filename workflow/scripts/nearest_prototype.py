@@ -2,12 +2,12 @@
 
 import pandas as pd
 
-from mic.evaluation import accuracy_table
+from mic.baselines.nearest_prototype import nearest_prototype_predict
+from mic.data.preprocess import PreparedData
+from mic.data.prototypes import Prototypes
+from mic.evidence.scores import accuracy_table
 from mic.io import save_table
 from mic.logs import log_to
-from mic.nearest_prototype import nearest_prototype_predict
-from mic.preprocess import PreparedData
-from mic.prototypes import Prototypes
 
 log = log_to(snakemake.log[0])
 data = PreparedData.load(snakemake.input.data)

@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from mic.datasets import load_character_trajectories, load_mnist, load_npz
+from mic.data.datasets import load_character_trajectories, load_mnist, load_npz
+from mic.data.preprocess import PreprocessSettings, preprocess
 from mic.logs import log_to
-from mic.preprocess import PreprocessSettings, preprocess
 from mic.settings import from_config
 
 log = log_to(snakemake.log[0])
@@ -16,7 +16,9 @@ readers = {
     "npz": lambda: load_npz(first),
 }
 raw = readers[source]()
-settings = from_config(PreprocessSettings, snakemake.params.settings, f"datasets.{snakemake.wildcards.dataset}.preprocess")
+settings = from_config(
+    PreprocessSettings, snakemake.params.settings, f"datasets.{snakemake.wildcards.dataset}.preprocess"
+)
 data = preprocess(raw, settings, source=first)
 log.info("%s: %s, %d train, %d test", source, data.sequences.shape, len(data.train_index), len(data.test_index))
 data.save(snakemake.output[0])

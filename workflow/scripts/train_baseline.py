@@ -4,13 +4,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mic.baseline import ForwardSettings, predict_forward, train_forward_classifier
+from mic.baselines.forward import ForwardSettings, predict_forward, train_forward_classifier
+from mic.data.preprocess import PreparedData
+from mic.data.prototypes import Prototypes
 from mic.device import resolve_device
-from mic.evaluation import accuracy_table
+from mic.evidence.scores import accuracy_table
 from mic.io import save_table, write_atomic
 from mic.logs import log_to
-from mic.preprocess import PreparedData
-from mic.prototypes import Prototypes
 from mic.seeding import derive_seed
 from mic.settings import from_config
 
@@ -34,7 +34,12 @@ seed = derive_seed(snakemake.params.seed, "baseline", wc.dataset, wc.training_se
 device = resolve_device(snakemake.params.device)
 log.info("training on %d sequences, %s, seed %d, device %s", len(train_x), settings, seed, device)
 result = train_forward_classifier(
-    train_x, train_y, len(data.class_names), settings, seed, device,
+    train_x,
+    train_y,
+    len(data.class_names),
+    settings,
+    seed,
+    device,
     on_epoch=lambda epoch, metrics: log.info("epoch %d %s", epoch, metrics),
 )
 test_x, test_y = data.split("test")

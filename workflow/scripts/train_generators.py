@@ -4,14 +4,14 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mic.checkpoint import from_result, save_checkpoint
+from mic.data.prototypes import Prototypes
 from mic.device import resolve_device
 from mic.io import save_table
 from mic.logs import log_to
-from mic.prototypes import Prototypes
+from mic.model.checkpoint import from_result, save_checkpoint
+from mic.model.training import TrainSettings, train_generators
 from mic.seeding import derive_seed
 from mic.settings import from_config
-from mic.training import TrainSettings, train_generators
 
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)

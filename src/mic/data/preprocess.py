@@ -8,7 +8,7 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from mic.datasets import DataFormatError, RawDataset
+from mic.data.datasets import DataFormatError, RawDataset
 from mic.io import save_npz
 
 PROTOTYPES_PER_CLASS = 4
@@ -65,7 +65,7 @@ class PreparedData:
         )
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "PreparedData":
+    def load(cls, path: str | os.PathLike) -> PreparedData:
         """Read a file written by `save`."""
         with np.load(path) as archive:
             return cls(

@@ -29,16 +29,16 @@ import functools
 import math
 import time
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from mic import generator as gen
-from mic import native
-from mic.generator import GeneratorBank
+from mic.model import generator as gen
+from mic.model import native
+from mic.model.generator import GeneratorBank
 
 _CHUNK = 64  # steps drawn (noise) and run (CPU kernel) at once; fixed, so streams are bank-independent
 _SCHEDULES = ("constant", "cosine")
@@ -176,8 +176,10 @@ class _TrainerState(ctypes.Structure):
 
     _fields_ = [(name, ctypes.c_int) for name in ("n_wblocks", "batch", "n_t", "h", "n_o", "n_i", "n_gen", "adam_t")]
     _fields_ += [(name, ctypes.c_float) for name in ("beta1", "beta2", "eps")]
-    _fields_ += [(name, ctypes.c_void_p) for name in ("theta", "grad", "m", "v", "best", "sq", "scratch", "best_loss",
-                                                      "best_step")]
+    _fields_ += [
+        (name, ctypes.c_void_p)
+        for name in ("theta", "grad", "m", "v", "best", "sq", "scratch", "best_loss", "best_step")
+    ]
 
 
 @functools.cache
@@ -224,12 +226,31 @@ class _NativeTrainer:
         self.scratch = e(self.lib.mic_train_scratch_floats(n_blocks, steps, h, o))
         self.best_loss = np.full(g, np.inf, np.float32)
         self.best_step = np.zeros(g, np.int64)
-        buffers = dict(theta=self.theta, grad=self.grad, m=self.m, v=self.v, best=self.best, sq=self.sq,
-                       scratch=self.scratch, best_loss=self.best_loss, best_step=self.best_step)
+        buffers = dict(
+            theta=self.theta,
+            grad=self.grad,
+            m=self.m,
+            v=self.v,
+            best=self.best,
+            sq=self.sq,
+            scratch=self.scratch,
+            best_loss=self.best_loss,
+            best_step=self.best_step,
+        )
         b1, b2 = settings.adam_betas
-        self.state = _TrainerState(n_wblocks=self.n_wblocks, batch=batch, n_t=steps, h=h, n_o=o, n_i=n_i, n_gen=g,
-                                   beta1=b1, beta2=b2, eps=settings.adam_eps,
-                                   **{k: a.ctypes.data for k, a in buffers.items()})
+        self.state = _TrainerState(
+            n_wblocks=self.n_wblocks,
+            batch=batch,
+            n_t=steps,
+            h=h,
+            n_o=o,
+            n_i=n_i,
+            n_gen=g,
+            beta1=b1,
+            beta2=b2,
+            eps=settings.adam_eps,
+            **{k: a.ctypes.data for k, a in buffers.items()},
+        )
 
     def _to_flat(self, tensors: Sequence[Tensor]) -> np.ndarray:
         """Parameters in PARAM_NAMES order ([G, ...] each) -> the kernel's flat lane layout."""
@@ -245,7 +266,8 @@ class _NativeTrainer:
         blocks = torch.from_numpy(flat.copy()).reshape(self.n_wblocks, -1)
         parts = torch.split(blocks, [math.prod(sh) * _LANES for sh in shapes], 1)
         w_ih, w_hh, b_ih, b_hh, w_out, b_out = (
-            _from_lanes(p.reshape(self.n_wblocks, *sh, _LANES), self.n_gen) for p, sh in zip(parts, shapes))
+            _from_lanes(p.reshape(self.n_wblocks, *sh, _LANES), self.n_gen) for p, sh in zip(parts, shapes)
+        )
         return [w_ih.transpose(1, 2), w_hh.transpose(1, 2), b_ih, b_hh, w_out, b_out]
 
     def _lane_inputs(self, x0: Tensor, target: Tensor) -> tuple[np.ndarray, np.ndarray]:
@@ -262,12 +284,22 @@ class _NativeTrainer:
         x_l, t_l = self._lane_inputs(x0, target)
         rates = np.asarray(lrs, np.float64)
         losses = np.empty((len(lrs), self.n_gen), np.float32)
-        self.lib.mic_train_steps(ctypes.byref(self.state), len(lrs), step0, rates.ctypes.data, x_l.ctypes.data,
-                                 t_l.ctypes.data, losses.ctypes.data)
+        self.lib.mic_train_steps(
+            ctypes.byref(self.state),
+            len(lrs),
+            step0,
+            rates.ctypes.data,
+            x_l.ctypes.data,
+            t_l.ctypes.data,
+            losses.ctypes.data,
+        )
         return torch.from_numpy(losses)
 
     def gradients(self, x0: Tensor, target: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """Loss [G] and gradients (PARAM_NAMES order, [G, ...]) of the current weights on x0 [G, B, I], target [G, B, T, O]."""
+        """Loss [G] and gradients (PARAM_NAMES order, [G, ...]) of the current weights.
+
+        Inputs x0 [G, B, I], targets [G, B, T, O].
+        """
         x_l, t_l = self._lane_inputs(x0[None], target[None])
         losses = np.empty(self.n_gen, np.float32)
         self.lib.mic_train_gradients(ctypes.byref(self.state), x_l.ctypes.data, t_l.ctypes.data, losses.ctypes.data)
@@ -314,7 +346,7 @@ class _Adam:
         """Apply one update with learning rate lr."""
         self.t += 1
         b1, b2 = self.betas
-        bc1, bc2_sqrt = 1.0 - b1 ** self.t, math.sqrt(1.0 - b2 ** self.t)
+        bc1, bc2_sqrt = 1.0 - b1**self.t, math.sqrt(1.0 - b2**self.t)
         for p, g, m, v in zip(self.params, grads, self.m, self.v):
             g = g.to(p.device)
             m.lerp_(g, 1.0 - b1)
@@ -385,9 +417,14 @@ def _trainer(bank: GeneratorBank, settings: TrainSettings, steps: int, backend: 
     return _TorchTrainer(bank, settings)
 
 
-def train_generators(prototypes: Tensor, settings: TrainSettings, seeds: Sequence[int],
-                     device: str | torch.device = "cpu", backend: str = "auto",
-                     progress: Callable[[int, Tensor], None] | None = None) -> TrainResult:
+def train_generators(
+    prototypes: Tensor,
+    settings: TrainSettings,
+    seeds: Sequence[int],
+    device: str | torch.device = "cpu",
+    backend: str = "auto",
+    progress: Callable[[int, Tensor], None] | None = None,
+) -> TrainResult:
     """Train G generators, generator g only on prototypes[g] ([G, 4, T, O]); return best weights.
 
     backend: "auto" (C kernel for float32 on CPU, else torch), "native" or "torch".
@@ -409,17 +446,24 @@ def train_generators(prototypes: Tensor, settings: TrainSettings, seeds: Sequenc
         x0, target = episodes.chunk()
         n = min(_CHUNK, settings.steps - step0)
         lrs = [learning_rate_at(settings, step0 + s) for s in range(n)]
-        losses[step0:step0 + n] = trainer.run(x0[:n], target[:n], lrs, step0)
+        losses[step0 : step0 + n] = trainer.run(x0[:n], target[:n], lrs, step0)
         if progress is not None:
             progress(step0 + n, torch.as_tensor(trainer.best_loss))
     n_log = settings.steps // settings.log_every
-    curve = losses[:n_log * settings.log_every].T.reshape(g_n, n_log, settings.log_every).mean(2)
+    curve = losses[: n_log * settings.log_every].T.reshape(g_n, n_log, settings.log_every).mean(2)
     best = trainer.best_bank()
-    return TrainResult(bank=best, loss_curve=curve, best_loss=torch.as_tensor(trainer.best_loss).float(),
-                       best_step=torch.as_tensor(trainer.best_step).long(), clean_loss=_clean_loss(best, protos),
-                       final_clean_loss=_clean_loss(trainer.final_bank(), protos),
-                       settings=settings, seeds=seeds, device=str(torch.device(device)),
-                       seconds=time.perf_counter() - start)
+    return TrainResult(
+        bank=best,
+        loss_curve=curve,
+        best_loss=torch.as_tensor(trainer.best_loss).float(),
+        best_step=torch.as_tensor(trainer.best_step).long(),
+        clean_loss=_clean_loss(best, protos),
+        final_clean_loss=_clean_loss(trainer.final_bank(), protos),
+        settings=settings,
+        seeds=seeds,
+        device=str(torch.device(device)),
+        seconds=time.perf_counter() - start,
+    )
 
 
 def _keep(best: GeneratorBank, bank: GeneratorBank, mask: Tensor) -> None:

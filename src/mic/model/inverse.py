@@ -30,16 +30,16 @@ import ctypes
 import functools
 import math
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
 from torch import Tensor
 
-from mic import generator as gen
-from mic import native
-from mic.generator import GeneratorBank
+from mic.model import generator as gen
+from mic.model import native
+from mic.model.generator import GeneratorBank
 
 _DEFAULT_CHUNK_PAIRS = 4096  # torch engine: (target, module) pairs per chunk when chunk_size is not given
 _NATIVE_CHUNK = 256  # CPU kernel: targets per chunk when chunk_size is not given
@@ -117,8 +117,8 @@ class _VectorAdam:
         self.v.mul_(b2).addcmul_(grad, grad, value=1.0 - b2)
         lr, denom = self.s.learning_rate, self.v.sqrt()
         if self.s.bias_correction:
-            lr /= 1.0 - b1 ** self.t
-            denom.div_(math.sqrt(1.0 - b2 ** self.t))
+            lr /= 1.0 - b1**self.t
+            denom.div_(math.sqrt(1.0 - b2**self.t))
         x.addcdiv_(self.m, denom.add_(self.s.eps), value=-lr)
 
 
@@ -150,8 +150,9 @@ def _use_native(bank: GeneratorBank, backend: str) -> bool:
     return True
 
 
-def _run_chunk(bank: GeneratorBank, targets: Tensor, start: Tensor, settings: InverseSettings,
-               ws: gen.Workspace | None) -> tuple[Tensor, Tensor, Tensor, gen.Workspace]:
+def _run_chunk(
+    bank: GeneratorBank, targets: Tensor, start: Tensor, settings: InverseSettings, ws: gen.Workspace | None
+) -> tuple[Tensor, Tensor, Tensor, gen.Workspace]:
     """Invert one chunk: targets [B, T, O], start vectors [B, G, 4] -> (losses [K+1, B, G], mixtures, y, ws)."""
     b, steps, o_size = targets.shape
     ws = gen.get_workspace(ws, bank, b, steps)
@@ -186,8 +187,9 @@ def _kernel() -> tuple[Callable, Callable]:
     return run, size
 
 
-def _run_chunk_native(bank: GeneratorBank, targets: Tensor, start: Tensor,
-                      settings: InverseSettings) -> tuple[Tensor, Tensor, Tensor]:
+def _run_chunk_native(
+    bank: GeneratorBank, targets: Tensor, start: Tensor, settings: InverseSettings
+) -> tuple[Tensor, Tensor, Tensor]:
     """CPU kernel for one chunk: targets [B, T, O], start vectors [B, G, 4].
 
     Returns losses [K+1, B, G], final mixtures [B, G, 4] and final outputs [T, G, O, B].
@@ -199,7 +201,7 @@ def _run_chunk_native(bank: GeneratorBank, targets: Tensor, start: Tensor,
     nb = -(-b // _LANES)
     pad = nb * _LANES - b
     scale = torch.ones(4 * h, 1)
-    scale[2 * h:3 * h] = 2.0
+    scale[2 * h : 3 * h] = 2.0
     w_in = (bank.w_ih * scale).contiguous().numpy()
     w_rec = (bank.w_hh * scale).contiguous().numpy()
     bias = ((bank.b_ih + bank.b_hh) * scale[:, 0]).contiguous().numpy()
@@ -214,11 +216,30 @@ def _run_chunk_native(bank: GeneratorBank, targets: Tensor, start: Tensor,
     scratch = np.empty(scratch_floats(steps, h, o_size, n_i), np.float32)
     b1, b2 = settings.betas
     for m_idx in range(g):
-        run(nb, steps, h, o_size, n_i, settings.iterations, settings.learning_rate, b1, b2, settings.eps,
-            int(settings.bias_correction), w_in[m_idx].ctypes.data, w_rec[m_idx].ctypes.data,
-            w_hh_t[m_idx].ctypes.data, bias[m_idx].ctypes.data, w_out[m_idx].ctypes.data,
-            b_out[m_idx].ctypes.data, target.ctypes.data, x[m_idx].ctypes.data, losses[m_idx].ctypes.data,
-            y[m_idx].ctypes.data, scratch.ctypes.data)
+        run(
+            nb,
+            steps,
+            h,
+            o_size,
+            n_i,
+            settings.iterations,
+            settings.learning_rate,
+            b1,
+            b2,
+            settings.eps,
+            int(settings.bias_correction),
+            w_in[m_idx].ctypes.data,
+            w_rec[m_idx].ctypes.data,
+            w_hh_t[m_idx].ctypes.data,
+            bias[m_idx].ctypes.data,
+            w_out[m_idx].ctypes.data,
+            b_out[m_idx].ctypes.data,
+            target.ctypes.data,
+            x[m_idx].ctypes.data,
+            losses[m_idx].ctypes.data,
+            y[m_idx].ctypes.data,
+            scratch.ctypes.data,
+        )
     losses_t = torch.from_numpy(losses).reshape(g, -1, nb * _LANES)[:, :, :b].permute(1, 2, 0)
     mixtures = torch.from_numpy(x).permute(1, 3, 0, 2).reshape(nb * _LANES, g, n_i)[:b]
     outputs = torch.from_numpy(y).permute(2, 0, 3, 1, 4).reshape(steps, g, o_size, nb * _LANES)[..., :b]
@@ -226,8 +247,13 @@ def _run_chunk_native(bank: GeneratorBank, targets: Tensor, start: Tensor,
 
 
 @torch.no_grad()
-def inverse_classify(bank: GeneratorBank, targets: Tensor, settings: InverseSettings = InverseSettings(),
-                     keep: Sequence[int] = (), backend: str = "auto") -> InverseResult:
+def inverse_classify(
+    bank: GeneratorBank,
+    targets: Tensor,
+    settings: InverseSettings = InverseSettings(),
+    keep: Sequence[int] = (),
+    backend: str = "auto",
+) -> InverseResult:
     """Run every target [N, T, O] against every module of the bank; see the module docstring.
 
     keep: target indices whose final reconstructions (all modules) are returned.

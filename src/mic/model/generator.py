@@ -25,8 +25,8 @@ generators into one flat loop.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import torch
 from torch import Tensor
@@ -165,8 +165,7 @@ def insert_state(bank: GeneratorBank, index: int, state: dict[str, Tensor]) -> N
         t[index].copy_(state[name])
 
 
-def _slab(steps: int, num_gen: int, rows: int, batch: int, device: torch.device | str,
-          dtype: torch.dtype) -> Tensor:
+def _slab(steps: int, num_gen: int, rows: int, batch: int, device: torch.device | str, dtype: torch.dtype) -> Tensor:
     """Zeroed [T, G, R, B] buffer; generator blocks are _PAD floats apart so never coalesced."""
     n = rows * batch
     flat = torch.zeros(steps, num_gen, n + _PAD, device=device, dtype=dtype)
@@ -187,8 +186,17 @@ class Workspace:
              cheaper than a bmm batched over steps x generators)
     """
 
-    def __init__(self, num_gen: int, batch: int, steps: int, hidden: int, out: int,
-                 device: torch.device | str, dtype: torch.dtype, keep_dz: bool = False) -> None:
+    def __init__(
+        self,
+        num_gen: int,
+        batch: int,
+        steps: int,
+        hidden: int,
+        out: int,
+        device: torch.device | str,
+        dtype: torch.dtype,
+        keep_dz: bool = False,
+    ) -> None:
         g, b, t, h = num_gen, batch, steps, hidden
         kw = dict(device=device, dtype=dtype)
         self.shape = (g, b, t, h, out)
@@ -213,26 +221,61 @@ class Workspace:
         g, b, steps, h, _ = self.shape
         act, cell, hx, dz = self.act, self.cell, self.hx, self.dz
         self.fwd_views = [
-            (hx[t], act[t], act[t, :, :h], act[t, :, h:2 * h], act[t, :, 2 * h:3 * h], act[t, :, 3 * h:],
-             cell[t], cell[t + 1], self.tcell[t], hx[t + 1, :, :h], hx[t + 1], self.y[t])
+            (
+                hx[t],
+                act[t],
+                act[t, :, :h],
+                act[t, :, h : 2 * h],
+                act[t, :, 2 * h : 3 * h],
+                act[t, :, 3 * h :],
+                cell[t],
+                cell[t + 1],
+                self.tcell[t],
+                hx[t + 1, :, :h],
+                hx[t + 1],
+                self.y[t],
+            )
             for t in range(steps)
         ]
         ring = self.dz.shape[0]
         self.bwd_views = [
-            (dz[(t + 1) % ring] if t + 1 < steps else None,
-             act[t, :, :h], act[t, :, h:2 * h], act[t, :, :2 * h], act[t, :, 2 * h:3 * h], act[t, :, 3 * h:],
-             cell[t], self.tcell[t],
-             dz[t % ring, :, :h], dz[t % ring, :, h:2 * h], dz[t % ring, :, :2 * h].view(g, 2, h, b),
-             dz[t % ring, :, 2 * h:3 * h], dz[t % ring, :, 3 * h:])
+            (
+                dz[(t + 1) % ring] if t + 1 < steps else None,
+                act[t, :, :h],
+                act[t, :, h : 2 * h],
+                act[t, :, : 2 * h],
+                act[t, :, 2 * h : 3 * h],
+                act[t, :, 3 * h :],
+                cell[t],
+                self.tcell[t],
+                dz[t % ring, :, :h],
+                dz[t % ring, :, h : 2 * h],
+                dz[t % ring, :, : 2 * h].view(g, 2, h, b),
+                dz[t % ring, :, 2 * h : 3 * h],
+                dz[t % ring, :, 3 * h :],
+            )
             for t in range(steps)
         ]
         self.dcell2 = self.dcell.unsqueeze(1)
 
-    def matches(self, num_gen: int, batch: int, steps: int, hidden: int, out: int,
-                device: torch.device | str, dtype: torch.dtype, keep_dz: bool = False) -> bool:
+    def matches(
+        self,
+        num_gen: int,
+        batch: int,
+        steps: int,
+        hidden: int,
+        out: int,
+        device: torch.device | str,
+        dtype: torch.dtype,
+        keep_dz: bool = False,
+    ) -> bool:
         """Whether this workspace can be reused for the given problem."""
-        return (self.shape == (num_gen, batch, steps, hidden, out) and self.device == torch.device(device)
-                and self.dtype == dtype and (self.keep_dz or not keep_dz))
+        return (
+            self.shape == (num_gen, batch, steps, hidden, out)
+            and self.device == torch.device(device)
+            and self.dtype == dtype
+            and (self.keep_dz or not keep_dz)
+        )
 
     def hidden(self) -> Tensor:
         """[h_t; 1] for t = 0 .. T-1 as a [T, G, H+1, B] view (valid after forward)."""
@@ -243,8 +286,9 @@ class Workspace:
         return self.dz[0]
 
 
-def get_workspace(ws: Workspace | None, bank: GeneratorBank, batch: int, steps: int,
-                  keep_dz: bool = False) -> Workspace:
+def get_workspace(
+    ws: Workspace | None, bank: GeneratorBank, batch: int, steps: int, keep_dz: bool = False
+) -> Workspace:
     """Reuse `ws` if it fits, else allocate a new workspace."""
     args = (bank.num_generators, batch, steps, bank.hidden_size, bank.output_size, bank.device, bank.dtype)
     if ws is not None and ws.matches(*args, keep_dz=keep_dz):
@@ -260,7 +304,7 @@ def _forward_weights(bank: GeneratorBank) -> tuple[Tensor, Tensor]:
     """
     h = bank.hidden_size
     scale = torch.ones(4 * h, 1, device=bank.device, dtype=bank.dtype)
-    scale[2 * h:3 * h] = 2.0
+    scale[2 * h : 3 * h] = 2.0
     bias = (bank.b_ih + bank.b_hh).unsqueeze(2)
     w_in = torch.cat([bank.w_ih, bias], 2) * scale
     w_rec = torch.cat([bank.w_hh, bias], 2) * scale
@@ -338,8 +382,14 @@ def weight_grads(bank: GeneratorBank, ws: Workspace, x0: Tensor, d_out: Tensor) 
     d_b = d_rec[:, :, h] + dz[0].sum(2)  # t = 0 adds to the bias only (h_{-1} = 0)
     d_w_ih = torch.bmm(dz[0], x0.transpose(1, 2))
     d_ro = torch.einsum("tgob,tgkb->gok", d_out, ws.hidden())  # [G, O, H+1]
-    return [d_w_ih, d_rec[:, :, :h].contiguous(), d_b, d_b.clone(), d_ro[:, :, :h].contiguous(),
-            d_ro[:, :, h].contiguous()]
+    return [
+        d_w_ih,
+        d_rec[:, :, :h].contiguous(),
+        d_b,
+        d_b.clone(),
+        d_ro[:, :, :h].contiguous(),
+        d_ro[:, :, h].contiguous(),
+    ]
 
 
 def to_layout(seqs: Tensor) -> Tensor:

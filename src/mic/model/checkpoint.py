@@ -15,20 +15,32 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import torch
 from torch import Tensor
 
-from mic import generator as gen
-from mic.training import TrainResult, TrainSettings
+from mic.model import generator as gen
+from mic.model.training import TrainResult, TrainSettings
 
 FORMAT = "mic-generator-checkpoint"
 VERSION = 1
-_REQUIRED = ("format", "version", "state", "loss_curve", "best_loss", "best_step", "clean_loss",
-             "settings", "seed", "torch_version", "device", "extra")
+_REQUIRED = (
+    "format",
+    "version",
+    "state",
+    "loss_curve",
+    "best_loss",
+    "best_step",
+    "clean_loss",
+    "settings",
+    "seed",
+    "torch_version",
+    "device",
+    "extra",
+)
 
 
 class CheckpointError(Exception):
@@ -59,10 +71,16 @@ class Checkpoint:
 def from_result(result: TrainResult, index: int, extra: dict | None = None) -> Checkpoint:
     """Checkpoint of generator `index` of a training result."""
     return Checkpoint(
-        state=gen.extract_state(result.bank, index), loss_curve=result.loss_curve[index].clone(),
-        best_loss=float(result.best_loss[index]), best_step=int(result.best_step[index]),
-        clean_loss=float(result.clean_loss[index]), settings=result.settings, seed=int(result.seeds[index]),
-        torch_version=str(torch.__version__), device=result.device, extra=dict(extra or {}),
+        state=gen.extract_state(result.bank, index),
+        loss_curve=result.loss_curve[index].clone(),
+        best_loss=float(result.best_loss[index]),
+        best_step=int(result.best_step[index]),
+        clean_loss=float(result.clean_loss[index]),
+        settings=result.settings,
+        seed=int(result.seeds[index]),
+        torch_version=str(torch.__version__),
+        device=result.device,
+        extra=dict(extra or {}),
     )
 
 
@@ -71,12 +89,18 @@ def save_checkpoint(path: str | os.PathLike, ckpt: Checkpoint) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
-        "format": FORMAT, "version": VERSION,
+        "format": FORMAT,
+        "version": VERSION,
         "state": {k: v.detach().cpu().contiguous() for k, v in ckpt.state.items()},
-        "loss_curve": ckpt.loss_curve.detach().cpu(), "best_loss": float(ckpt.best_loss),
-        "best_step": int(ckpt.best_step), "clean_loss": float(ckpt.clean_loss),
-        "settings": ckpt.settings.to_dict(), "seed": int(ckpt.seed), "torch_version": ckpt.torch_version,
-        "device": ckpt.device, "extra": dict(ckpt.extra),
+        "loss_curve": ckpt.loss_curve.detach().cpu(),
+        "best_loss": float(ckpt.best_loss),
+        "best_step": int(ckpt.best_step),
+        "clean_loss": float(ckpt.clean_loss),
+        "settings": ckpt.settings.to_dict(),
+        "seed": int(ckpt.seed),
+        "torch_version": ckpt.torch_version,
+        "device": ckpt.device,
+        "extra": dict(ckpt.extra),
     }
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -104,8 +128,9 @@ def _read(path: Path) -> dict:
     if missing:
         raise CheckpointError(path, f"missing keys {missing}")
     if payload["format"] != FORMAT or payload["version"] != VERSION:
-        raise CheckpointError(path, f"format {payload['format']!r} v{payload['version']}, "
-                                    f"expected {FORMAT!r} v{VERSION}")
+        raise CheckpointError(
+            path, f"format {payload['format']!r} v{payload['version']}, expected {FORMAT!r} v{VERSION}"
+        )
     return payload
 
 
@@ -137,15 +162,17 @@ def _state(path: Path, payload: dict, settings: TrainSettings, output_size: int 
         t = state[name]
         if not isinstance(t, Tensor) or tuple(t.shape) != shape:
             got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
-            raise CheckpointError(path, f"{name} has shape {got}, expected {shape} "
-                                        f"(hidden_size {settings.hidden_size})")
+            raise CheckpointError(
+                path, f"{name} has shape {got}, expected {shape} (hidden_size {settings.hidden_size})"
+            )
         if not t.is_floating_point() or not bool(torch.isfinite(t).all()):
             raise CheckpointError(path, f"{name} is not a finite floating-point tensor")
     return {name: state[name].float() for name in gen.PARAM_NAMES}
 
 
-def load_checkpoint(path: str | os.PathLike, expected_settings: TrainSettings | None = None,
-                    output_size: int | None = None) -> Checkpoint:
+def load_checkpoint(
+    path: str | os.PathLike, expected_settings: TrainSettings | None = None, output_size: int | None = None
+) -> Checkpoint:
     """Read and validate one checkpoint; raise CheckpointError on any problem."""
     path = Path(path)
     payload = _read(path)
@@ -153,10 +180,16 @@ def load_checkpoint(path: str | os.PathLike, expected_settings: TrainSettings | 
     state = _state(path, payload, settings, output_size)
     try:
         ckpt = Checkpoint(
-            state=state, loss_curve=torch.as_tensor(payload["loss_curve"]).float(),
-            best_loss=float(payload["best_loss"]), best_step=int(payload["best_step"]),
-            clean_loss=float(payload["clean_loss"]), settings=settings, seed=int(payload["seed"]),
-            torch_version=str(payload["torch_version"]), device=str(payload["device"]), extra=dict(payload["extra"]),
+            state=state,
+            loss_curve=torch.as_tensor(payload["loss_curve"]).float(),
+            best_loss=float(payload["best_loss"]),
+            best_step=int(payload["best_step"]),
+            clean_loss=float(payload["clean_loss"]),
+            settings=settings,
+            seed=int(payload["seed"]),
+            torch_version=str(payload["torch_version"]),
+            device=str(payload["device"]),
+            extra=dict(payload["extra"]),
         )
     except (TypeError, ValueError) as exc:
         raise CheckpointError(path, f"malformed metadata ({exc})") from exc
@@ -165,8 +198,12 @@ def load_checkpoint(path: str | os.PathLike, expected_settings: TrainSettings | 
     return ckpt
 
 
-def load_bank(paths: Sequence[str | os.PathLike], expected_settings: TrainSettings | None = None,
-              output_size: int | None = None, device: str | torch.device = "cpu") -> gen.GeneratorBank:
+def load_bank(
+    paths: Sequence[str | os.PathLike],
+    expected_settings: TrainSettings | None = None,
+    output_size: int | None = None,
+    device: str | torch.device = "cpu",
+) -> gen.GeneratorBank:
     """Stack several checkpoints (e.g. one per class, in class order) into one bank."""
     ckpts = [load_checkpoint(p, expected_settings, output_size) for p in paths]
     sizes = {(c.settings.hidden_size, int(c.state["readout.weight"].shape[0])) for c in ckpts}

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from mic.data.preprocess import PROTOTYPES_PER_CLASS, PreparedData
 from mic.io import save_npz
-from mic.preprocess import PROTOTYPES_PER_CLASS, PreparedData
 
 SUBSETS = ("clustered", "random")
 
@@ -43,7 +43,7 @@ class Prototypes:
         )
 
     @classmethod
-    def load(cls, path: str | os.PathLike) -> "Prototypes":
+    def load(cls, path: str | os.PathLike) -> Prototypes:
         """Read a file written by `save`."""
         with np.load(path) as archive:
             return cls(

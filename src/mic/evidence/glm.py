@@ -17,14 +17,11 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 
+from mic.layout import noise_label
+
 INTERCEPT = "Intercept"
 COEFFICIENT_COLUMNS = ["coef", "std err", "z", "P>|z|", "[0.025", "0.975]"]
 FIT_STATISTICS = ["No. Observations", "Df Residuals", "Df Model", "Log-Likelihood", "Deviance", "Pearson chi2"]
-
-
-def noise_label(value: float | str) -> str:
-    """A noise level as written in result paths and tables: 0, 0.1, 0.0001."""
-    return f"{float(value):g}"
 
 
 def term_name(factor: str, level: float | str) -> str:

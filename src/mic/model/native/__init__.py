@@ -66,8 +66,9 @@ def load(name: str) -> ctypes.CDLL:
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{name}-", suffix=".so")
         os.close(fd)
         try:
-            proc = subprocess.run([_compiler(), *FLAGS, "-o", tmp, str(source_path), "-lm"],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [_compiler(), *FLAGS, "-o", tmp, str(source_path), "-lm"], capture_output=True, text=True
+            )
             if proc.returncode != 0:
                 raise NativeUnavailable(f"compiling {source_path} failed:\n{proc.stderr.strip()}")
             os.replace(tmp, target)

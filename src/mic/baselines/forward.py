@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
 from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -52,15 +52,11 @@ class ForwardSettings:
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
         if not 0.0 <= self.validation_fraction < 1.0:
-            raise ValueError(
-                f"validation_fraction must be in [0, 1), got {self.validation_fraction}"
-            )
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction}")
         if self.init not in ("pytorch", "keras", "chrono"):
             raise ValueError(f"init must be 'pytorch', 'keras' or 'chrono', got {self.init!r}")
         if self.lr_schedule not in ("constant", "cosine"):
-            raise ValueError(
-                f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}"
-            )
+            raise ValueError(f"lr_schedule must be 'constant' or 'cosine', got {self.lr_schedule!r}")
         if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
 
@@ -82,9 +78,7 @@ DEFAULT_SETTINGS: dict[tuple[str, str], ForwardSettings] = {
 }
 
 
-def default_forward_settings(
-    dataset: Dataset, subset: Subset, **overrides: Any
-) -> ForwardSettings:
+def default_forward_settings(dataset: Dataset, subset: Subset, **overrides: Any) -> ForwardSettings:
     """Default settings for one data set and training subset, with optional overrides."""
     key = (dataset, subset)
     if key not in DEFAULT_SETTINGS:
@@ -161,9 +155,7 @@ class ForwardResult:
         return cls(**{**data, "settings": ForwardSettings(**data["settings"])})
 
 
-def build_model(
-    result: ForwardResult, device: str | torch.device = "cpu"
-) -> ForwardClassifier:
+def build_model(result: ForwardResult, device: str | torch.device = "cpu") -> ForwardClassifier:
     """The trained network of a result, in eval mode on `device`."""
     model = ForwardClassifier(result.input_size, result.settings.hidden_size, result.n_classes)
     # No initialise_lstm: the trained state dict overwrites every parameter.
@@ -175,9 +167,7 @@ def _check_sequences(sequences: np.ndarray) -> np.ndarray:
     """Sequences [N, T, C] checked and as float32."""
     sequences = np.asarray(sequences)
     if sequences.ndim != 3 or min(sequences.shape) == 0:
-        raise ValueError(
-            f"sequences must have shape [N, T, C] with N, T, C >= 1, got {sequences.shape}"
-        )
+        raise ValueError(f"sequences must have shape [N, T, C] with N, T, C >= 1, got {sequences.shape}")
     if not np.issubdtype(sequences.dtype, np.number) or not np.all(np.isfinite(sequences)):
         raise ValueError("sequences must be finite numbers")
     # Contiguous: torch.from_numpy rejects reversed or strided views.
@@ -199,9 +189,7 @@ def _check_labels(labels: np.ndarray, n_samples: int, n_classes: int) -> np.ndar
     return labels.astype(np.int64)
 
 
-def _split_validation(
-    labels: np.ndarray, fraction: float, seed: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified train/validation indices carved from the training data."""
     indices = np.arange(len(labels))
     if fraction == 0.0:
@@ -209,9 +197,7 @@ def _split_validation(
     return train_test_split(indices, test_size=fraction, stratify=labels, random_state=seed)
 
 
-def _evaluate(
-    model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int
-) -> tuple[float, float]:
+def _evaluate(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor, batch_size: int) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of the model on a data set already on its device."""
     loss_sum, correct = 0.0, 0
     model.eval()
@@ -342,9 +328,7 @@ def predict_logits(
     """Class logits [N, n_classes] of a trained classifier, batched and without gradients."""
     sequences = _check_sequences(sequences)
     if sequences.shape[2] != result.input_size:
-        raise ValueError(
-            f"sequences have {sequences.shape[2]} channels, the model expects {result.input_size}"
-        )
+        raise ValueError(f"sequences have {sequences.shape[2]} channels, the model expects {result.input_size}")
     batch_size = batch_size or result.settings.predict_batch_size
     model = build_model(result, device)
     outputs = []

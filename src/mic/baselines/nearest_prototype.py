@@ -16,22 +16,17 @@ def _check_inputs(prototypes: np.ndarray, targets: np.ndarray, metric: str) -> N
     if metric not in METRICS:
         raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
     if prototypes.ndim != 4:
-        raise ValueError(
-            f"prototypes must have shape [K, P, T, C], got shape {prototypes.shape}"
-        )
+        raise ValueError(f"prototypes must have shape [K, P, T, C], got shape {prototypes.shape}")
     if targets.ndim != 3:
         raise ValueError(f"targets must have shape [N, T, C], got shape {targets.shape}")
     if min(prototypes.shape) == 0:
         raise ValueError(f"prototypes must not be empty, got shape {prototypes.shape}")
     if prototypes.shape[3] != targets.shape[2]:
-        raise ValueError(
-            f"prototypes have {prototypes.shape[3]} channels but targets have {targets.shape[2]}"
-        )
+        raise ValueError(f"prototypes have {prototypes.shape[3]} channels but targets have {targets.shape[2]}")
     # DTW can align different lengths; the Euclidean distance cannot.
     if metric == "euclidean" and prototypes.shape[2] != targets.shape[1]:
         raise ValueError(
-            f"euclidean needs equal lengths: prototypes T={prototypes.shape[2]}, "
-            f"targets T={targets.shape[1]}"
+            f"euclidean needs equal lengths: prototypes T={prototypes.shape[2]}, targets T={targets.shape[1]}"
         )
     for name, array in (("prototypes", prototypes), ("targets", targets)):
         if not np.all(np.isfinite(array)):
@@ -53,9 +48,7 @@ def pairwise_distances(
     if metric == "euclidean":
         # Whole sequences as one vector: the same distance tslearn's DTW reduces to
         # on the diagonal path, so the two metrics are on one scale.
-        distances = cdist(
-            targets.reshape(len(targets), -1), flat_prototypes.reshape(len(flat_prototypes), -1)
-        )
+        distances = cdist(targets.reshape(len(targets), -1), flat_prototypes.reshape(len(flat_prototypes), -1))
     else:
         if len(targets) == 0:
             distances = np.empty((0, len(flat_prototypes)))

@@ -1,11 +1,23 @@
-"""Tidy tables of an inverse-classification run: per-sample predictions, accuracy/MSE, Figure 7."""
+"""Per-job score tables: accuracy overall ("all") and per class, MIC predictions and summaries, Figure 7 losses."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from mic.evaluation import accuracy_table
+from mic.layout import ALL
+
+
+def accuracy_table(true: np.ndarray, predicted: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+    """Rows class ('all' first), n, correct, accuracy from class indices."""
+    correct = np.asarray(true) == np.asarray(predicted)
+    rows = [(ALL, len(correct), int(correct.sum()))]
+    for k, name in enumerate(class_names):
+        members = np.asarray(true) == k
+        rows.append((name, int(members.sum()), int(correct[members].sum())))
+    table = pd.DataFrame(rows, columns=["class", "n", "correct"])
+    table["accuracy"] = table["correct"] / table["n"].where(table["n"] > 0)
+    return table
 
 
 def prediction_table(
@@ -45,7 +57,9 @@ def overall_and_per_class_mean(values: np.ndarray, labels: np.ndarray, n_classes
     return [values.mean()] + [values[labels == k].mean() if (labels == k).any() else np.nan for k in range(n_classes)]
 
 
-def summary_table(losses: np.ndarray, iterations: list[int], labels: np.ndarray, class_names: list[str]) -> pd.DataFrame:
+def summary_table(
+    losses: np.ndarray, iterations: list[int], labels: np.ndarray, class_names: list[str]
+) -> pd.DataFrame:
     """Accuracy and MSE (winning module's and true module's loss) overall and per class, per iteration."""
     frames = []
     rows = np.arange(len(labels))

@@ -95,7 +95,9 @@ def load_npz(path: str | os.PathLike) -> RawDataset:
 def _as_sequence_list(path: str | os.PathLike, raw: np.ndarray) -> list[np.ndarray]:
     if raw.dtype != object:
         if raw.ndim != 3:
-            raise DataFormatError(f"{path}: 'sequences' must be [N, T, C] or a list of [T, C] arrays, got shape {raw.shape}")
+            raise DataFormatError(
+                f"{path}: 'sequences' must be [N, T, C] or a list of [T, C] arrays, got shape {raw.shape}"
+            )
         raw = list(raw)
     sequences = []
     channels = None
@@ -120,7 +122,9 @@ def _encode_labels(path: str | os.PathLike, raw: np.ndarray, names: list[str] | 
             names = [str(v) for v in range(int(raw.max()) + 1)]
         bad = raw[(raw < 0) | (raw >= len(names))]
         if bad.size:
-            raise DataFormatError(f"{path}: label {int(bad[0])} outside 0..{len(names) - 1} ('class_names' has {len(names)})")
+            raise DataFormatError(
+                f"{path}: label {int(bad[0])} outside 0..{len(names) - 1} ('class_names' has {len(names)})"
+            )
         return raw.astype(np.int64), names
     if raw.dtype.kind in "USO":
         values = [str(v) for v in raw]

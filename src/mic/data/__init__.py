@@ -1,0 +1,1 @@
+"""Data stage (workflow/rules/data.smk): raw files, readers, preprocessing, prototypes."""

@@ -1,0 +1,1 @@
+"""Evidence: per-job scores, the tidy tables, model choice and the statistics over them."""
