@@ -17,3 +17,14 @@ def shared_data() -> Path:
     if not (SHARED_DATA / "mnist").is_dir():
         pytest.fail(f"data mirror not found at {SHARED_DATA}; set MIC_DATA_MIRROR")
     return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def run(tmp_path_factory, shared_data) -> Path:
+    """The whole test configuration run once through the real Snakefile, report included (read-only for tests)."""
+    from workflow_runner import TEST_CONFIG, snakemake
+
+    workdir = tmp_path_factory.mktemp("workflow")
+    result = snakemake(workdir, TEST_CONFIG, "--cores", "2")
+    assert result.returncode == 0, result.stderr[-5000:]
+    return workdir

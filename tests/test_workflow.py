@@ -19,15 +19,6 @@ pytestmark = pytest.mark.integration
 CONFIG = load_test_config()
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory) -> Path:
-    """Run the whole test configuration once, report included; the tests below read its outputs."""
-    workdir = tmp_path_factory.mktemp("workflow")
-    result = snakemake(workdir, TEST_CONFIG, "--cores", "2")
-    assert result.returncode == 0, result.stderr[-5000:]
-    return workdir
-
-
 def test_preprocessed_splits(run: Path) -> None:
     chars = PreparedData.load(run / "results/characters/data.npz")
     assert chars.class_names == ["a", "b", "c"] and chars.sequences.shape[1:] == (205, 2)
