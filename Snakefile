@@ -1,5 +1,6 @@
 # Modular Inverse Classification (Hobbhahn 2019), reproduced end to end.
 import os
+import sys
 
 from snakemake.utils import min_version, validate
 
@@ -12,10 +13,11 @@ configfile: "config/config.yaml"
 validate(config, "workflow/schemas/config.schema.yaml")
 
 
-# Rule scripts import the mic package from this checkout, inside --use-conda envs and on cluster nodes too.
-os.environ.update(
-    PYTHONPATH=os.pathsep.join(p for p in (os.path.join(workflow.basedir, "src"), os.environ.get("PYTHONPATH")) if p)
-)
+# The workflow and its rule scripts import the mic package from this checkout (inside --use-conda envs and
+# on cluster nodes too): its layout module is the one home of every result path.
+SRC = os.path.join(workflow.basedir, "src")
+sys.path.insert(0, SRC)
+os.environ.update(PYTHONPATH=os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p))
 
 
 include: "workflow/rules/common.smk"

@@ -8,17 +8,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from torch import nn
 
+from conftest import REPO
 from mic.baselines.forward import (
-    DEFAULT_SETTINGS,
     ForwardResult,
     ForwardSettings,
     build_model,
-    default_forward_settings,
     initialise_lstm,
     predict_forward,
     predict_logits,
+    settings_for,
     train_forward_classifier,
 )
 
@@ -209,17 +210,16 @@ def test_invalid_settings_raise(overrides: dict) -> None:
         ForwardSettings(**overrides)
 
 
-def test_defaults_cover_every_pipeline_job() -> None:
-    for dataset in ("characters", "mnist"):
-        for subset in ("clustered", "random", "full"):
-            settings = default_forward_settings(dataset, subset)
+def test_paper_config_gives_every_pipeline_job_its_settings() -> None:
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    for name, spec in config["datasets"].items():
+        for training_set in ("clustered", "random", "full"):
+            settings = settings_for(spec["baseline"], training_set, name)
             assert settings.hidden_size == 200
             # The 4-per-class sets are too small to carve a validation split from.
-            assert (settings.validation_fraction > 0) == (subset == "full")
-    assert len(DEFAULT_SETTINGS) == 6
-    assert default_forward_settings("mnist", "full", epochs=1).epochs == 1
-    with pytest.raises(ValueError, match="no defaults"):
-        default_forward_settings("cifar", "full")
+            assert (settings.validation_fraction > 0) == (training_set == "full")
+    with pytest.raises(ValueError, match="epoch"):
+        settings_for({"hidden_size": 8, "full": {"epoch": 1, "batch_size": 2}, "prototypes": {}}, "full")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

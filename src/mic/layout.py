@@ -1,14 +1,69 @@
 """Where every result lives, and the names shared by the workflow, the package, the report and the tests.
 
-One home for each path pattern and name list: the .smk files, the rule scripts, the notebook and the
-tests import them from here.
+One home for each path pattern and name list: the .smk files, the rule scripts, the notebook and the tests
+import them from here. Patterns are Snakemake-style ("{dataset}") and start at RESULTS; `under` moves them
+to another results folder (a notebook or a test reading a copy).
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 ALL = "all"  # the class label of overall rows in accuracy tables
+
+RESULTS = "results"
+DATA = f"{RESULTS}/{{dataset}}/data.npz"
+PROTOTYPES = f"{RESULTS}/{{dataset}}/prototypes/{{subset}}.npz"
+PROTOTYPE_FIGURE = f"{RESULTS}/{{dataset}}/prototypes/{{subset}}.png"
+# One generator set: the class generators of one (data set, subset, replicate, noise) setting and their results.
+SETTING = f"{RESULTS}/{{dataset}}/{{subset}}/rep{{rep}}/in{{noise_in}}_out{{noise_out}}"
+CHECKPOINT = f"{SETTING}/generators/{{cls}}.pt"
+SUBSET = f"{RESULTS}/{{dataset}}/{{subset}}"
+BASELINE = f"{RESULTS}/{{dataset}}/baseline/{{training_set}}/rep{{rep}}"
+TABLES = f"{RESULTS}/tables"
+REPORT = f"{RESULTS}/report"
+FIGURES = f"{REPORT}/figures"
+
+# The tidy tables collect_results writes to TABLES/<name>.tsv and the report reads.
+TABLE_NAMES = (
+    "mic_accuracy",
+    "confusion",
+    "heatmaps",
+    "training",
+    "loss_curves",
+    "baselines",
+    "baseline_history",
+    "nearest_prototype",
+    "classes",
+)
 
 
 def noise_label(value: float | str) -> str:
     """A noise level as written in result paths and tables: 0, 0.1, 0.0001."""
     return f"{float(value):g}"
+
+
+def file_name(class_name: str) -> str:
+    """A class name as a file name (user class names may hold spaces or slashes)."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in class_name)
+
+
+def fill(pattern: str, **wildcards: object) -> str:
+    """`pattern` with the given wildcards filled in; the others stay open (for Snakemake rules)."""
+    for key, value in wildcards.items():
+        pattern = pattern.replace(f"{{{key}}}", str(value))
+    return pattern
+
+
+def under(root: str | os.PathLike, pattern: str, **wildcards: object) -> Path:
+    """`pattern` filled in, with its leading results folder replaced by `root`."""
+    relative = Path(fill(pattern, **wildcards)).relative_to(RESULTS)
+    return Path(root) / relative
+
+
+def table_file(name: str, root: str | os.PathLike = TABLES) -> Path:
+    """The TSV of one tidy table."""
+    if name not in TABLE_NAMES:
+        raise KeyError(f"unknown table {name!r}; known: {', '.join(TABLE_NAMES)}")
+    return Path(root) / f"{name}.tsv"

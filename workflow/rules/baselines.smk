@@ -3,13 +3,13 @@
 
 rule train_baseline:
     input:
-        data="results/{dataset}/data.npz",
+        data=layout.DATA,
         prototypes=baseline_prototypes,
     output:
-        summary="results/{dataset}/baseline/{training_set}/rep{rep}/summary.tsv",
-        predictions="results/{dataset}/baseline/{training_set}/rep{rep}/predictions.tsv",
-        history="results/{dataset}/baseline/{training_set}/rep{rep}/history.tsv",
-        model="results/{dataset}/baseline/{training_set}/rep{rep}/model.pt",
+        summary=f"{layout.BASELINE}/summary.tsv",
+        predictions=f"{layout.BASELINE}/predictions.tsv",
+        history=f"{layout.BASELINE}/history.tsv",
+        model=f"{layout.BASELINE}/model.pt",
     log:
         "logs/train_baseline/{dataset}/{training_set}_rep{rep}.log",
     benchmark:
@@ -34,10 +34,10 @@ rule train_baseline:
 
 rule nearest_prototype:
     input:
-        data="results/{dataset}/data.npz",
-        prototypes="results/{dataset}/prototypes/{subset}.npz",
+        data=layout.DATA,
+        prototypes=layout.PROTOTYPES,
     output:
-        "results/{dataset}/{subset}/nearest_prototype.tsv",
+        f"{layout.SUBSET}/nearest_prototype.tsv",
     log:
         "logs/nearest_prototype/{dataset}_{subset}.log",
     benchmark:

@@ -1,24 +1,16 @@
 # Helpers shared by all rules: config lookups, the result grid and wildcard constraints.
+# Every path pattern comes from mic.layout, class names from mic.data.labels (one home each).
 import os
 
-import numpy as np
+from mic import layout
+from mic.data.labels import class_names as configured_class_names
+from mic.data.download import SOURCES
 
 DATASETS = list(config["datasets"])
 SUBSETS = config["subsets"]
 REPLICATES = list(range(config["replicates"]))
-KNOWN_CLASSES = {
-    "character_trajectories": list("abcdeghlmnopqrsuvwyz"),
-    "mnist": [str(d) for d in range(10)],
-}
-RAW_FILES = {
-    "character_trajectories": ["mixout.mat"],
-    "mnist": [
-        "train-images-idx3-ubyte.gz",
-        "train-labels-idx1-ubyte.gz",
-        "t10k-images-idx3-ubyte.gz",
-        "t10k-labels-idx1-ubyte.gz",
-    ],
-}
+TRAINING_SETS = [*SUBSETS, "full"]
+RAW_FILES = {source: [raw.target for raw in files] for source, files in SOURCES.items()}
 
 
 wildcard_constraints:
@@ -61,33 +53,17 @@ def raw_inputs(wildcards):
 
 def class_names(dataset):
     """Class names, known before any job runs (they name the generator checkpoints)."""
-    cfg = dataset_config(dataset)
-    if cfg["preprocess"].get("classes"):
-        return list(cfg["preprocess"]["classes"])
-    if cfg["source"] in KNOWN_CLASSES:
-        return KNOWN_CLASSES[cfg["source"]]
-    with np.load(cfg["path"], allow_pickle=True) as archive:
-        if "class_names" in archive.files:
-            return [str(n) for n in archive["class_names"]]
-        labels = archive["labels"]
-        if labels.dtype.kind in "iu":
-            return [str(v) for v in range(int(labels.max()) + 1)]
-        return sorted({str(v) for v in labels})
+    return configured_class_names(dataset_config(dataset))
 
 
 def dataset_classes(wildcards):
     return class_names(wildcards.dataset)
 
 
-def noise_label(value):
-    """Noise level as written in paths: 0, 0.1, 0.0001."""
-    return f"{float(value):g}"
-
-
 def noise_grid(dataset, subset):
     """(input, output) noise labels of one data set and subset."""
     grid = dataset_config(dataset)["noise"][subset]
-    return [(noise_label(i), noise_label(o)) for i in grid["input"] for o in grid["output"]]
+    return [(layout.noise_label(i), layout.noise_label(o)) for i in grid["input"] for o in grid["output"]]
 
 
 def data_mirror():
@@ -95,27 +71,19 @@ def data_mirror():
     return os.environ.get("MIC_DATA_MIRROR") or config.get("data_mirror")
 
 
-GENERATOR_SET = "results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}"
 # GPU jobs ask for a GPU only when the config says so; on SLURM this becomes --gpus=1.
 GPUS_PER_JOB = 1 if config["device"] == "cuda" else 0
 
 
-def generator_set_path(dataset, name):
+def setting_file(dataset, name):
     """A file of one generator set of `dataset`, the other wildcards left open."""
-    return os.path.join(GENERATOR_SET.replace("{dataset}", dataset), name)
-
-
-def file_name(class_name):
-    """A class name as a file name (user class names may hold spaces or slashes)."""
-    return "".join(c if c.isalnum() or c in "-_." else "_" for c in class_name)
+    return os.path.join(layout.fill(layout.SETTING, dataset=dataset), name)
 
 
 def generator_checkpoints(dataset, **wildcards):
     """Per-class checkpoints of one generator set; wildcards not given stay open for the rule."""
-    pattern = generator_set_path(dataset, os.path.join("generators", "{cls}.pt"))
-    for key, value in wildcards.items():
-        pattern = pattern.replace(f"{{{key}}}", str(value))
-    return [pattern.replace("{cls}", file_name(c)) for c in class_names(dataset)]
+    pattern = layout.fill(layout.CHECKPOINT, dataset=dataset, **wildcards)
+    return [layout.fill(pattern, cls=layout.file_name(c)) for c in class_names(dataset)]
 
 
 def generator_set_checkpoints(wildcards):
@@ -129,16 +97,6 @@ def generator_set_checkpoints(wildcards):
     )
 
 
-def generator_sets(dataset, pattern):
-    """`pattern` expanded over every subset, replicate and noise setting of a data set."""
-    return [
-        pattern.format(dataset=dataset, subset=subset, rep=rep, noise_in=noise_in, noise_out=noise_out)
-        for subset in SUBSETS
-        for rep in REPLICATES
-        for noise_in, noise_out in noise_grid(dataset, subset)
-    ]
-
-
 def subset_runs(dataset, subset):
     """Every (replicate, noise) setting of one data set and subset as its wildcards, in one fixed order."""
     return [
@@ -150,7 +108,7 @@ def subset_runs(dataset, subset):
 
 def subset_run_files(dataset, subset, name):
     """One file of every setting of subset_runs(dataset, subset), in that order."""
-    return [os.path.join(GENERATOR_SET.format(**run), name) for run in subset_runs(dataset, subset)]
+    return [os.path.join(layout.fill(layout.SETTING, **run), name) for run in subset_runs(dataset, subset)]
 
 
 def subset_checkpoints(dataset, subset):
@@ -158,14 +116,11 @@ def subset_checkpoints(dataset, subset):
     return [generator_checkpoints(**run) for run in subset_runs(dataset, subset)]
 
 
-TRAINING_SETS = [*SUBSETS, "full"]
-
-
 def baseline_prototypes(wildcards):
     """The forward baseline trains on a prototype subset, or (training_set 'full') on all training data."""
     if wildcards.training_set == "full":
         return []
-    return f"results/{wildcards.dataset}/prototypes/{wildcards.training_set}.npz"
+    return layout.fill(layout.PROTOTYPES, dataset=wildcards.dataset, subset=wildcards.training_set)
 
 
 def nearest_prototype_metrics(wildcards):
@@ -176,16 +131,13 @@ def nearest_prototype_metrics(wildcards):
 
 def baseline_targets():
     return expand(
-        "results/{dataset}/baseline/{training_set}/rep{rep}/summary.tsv",
-        dataset=DATASETS,
-        training_set=TRAINING_SETS,
-        rep=REPLICATES,
-    ) + expand("results/{dataset}/{subset}/nearest_prototype.tsv", dataset=DATASETS, subset=SUBSETS)
+        f"{layout.BASELINE}/summary.tsv", dataset=DATASETS, training_set=TRAINING_SETS, rep=REPLICATES
+    ) + expand(f"{layout.SUBSET}/nearest_prototype.tsv", dataset=DATASETS, subset=SUBSETS)
 
 
 def prepared_targets():
-    return expand("results/{dataset}/data.npz", dataset=DATASETS) + expand(
-        "results/{dataset}/prototypes/{subset}.{ext}", dataset=DATASETS, subset=SUBSETS, ext=["npz", "png"]
+    return expand(layout.DATA, dataset=DATASETS) + expand(
+        [layout.PROTOTYPES, layout.PROTOTYPE_FIGURE], dataset=DATASETS, subset=SUBSETS
     )
 
 
@@ -193,12 +145,9 @@ def mic_targets():
     """Every generator checkpoint (so a deleted one is retrained) and every inverse-classification summary."""
     paths = []
     for dataset in DATASETS:
-        for summary in generator_sets(dataset, os.path.join(GENERATOR_SET, "summary.tsv")):
-            folder = os.path.dirname(summary)
-            paths += [
-                summary,
-                *(os.path.join(folder, "generators", f"{file_name(c)}.pt") for c in class_names(dataset)),
-            ]
+        for subset in SUBSETS:
+            paths += subset_run_files(dataset, subset, "summary.tsv")
+            paths += [path for paths_ in subset_checkpoints(dataset, subset) for path in paths_]
     return paths
 
 

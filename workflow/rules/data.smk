@@ -43,7 +43,7 @@ rule preprocess:
     input:
         raw_inputs,
     output:
-        "results/{dataset}/data.npz",
+        layout.DATA,
     log:
         "logs/preprocess/{dataset}.log",
     benchmark:
@@ -56,16 +56,17 @@ rule preprocess:
     params:
         source=dataset_param("source"),
         settings=dataset_param("preprocess"),
+        allow_pickle=lambda wildcards: dataset_config(wildcards.dataset).get("allow_pickle", False),
     script:
         "../scripts/preprocess.py"
 
 
 rule select_prototypes:
     input:
-        "results/{dataset}/data.npz",
+        layout.DATA,
     output:
-        prototypes="results/{dataset}/prototypes/{subset}.npz",
-        figure="results/{dataset}/prototypes/{subset}.png",
+        prototypes=layout.PROTOTYPES,
+        figure=layout.PROTOTYPE_FIGURE,
     log:
         "logs/select_prototypes/{dataset}_{subset}.log",
     benchmark:

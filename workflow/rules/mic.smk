@@ -10,11 +10,11 @@ for _dataset in DATASETS:
         name:
             f"train_generators_{_dataset}"
         input:
-            f"results/{_dataset}/prototypes/{{subset}}.npz",
+            layout.fill(layout.PROTOTYPES, dataset=_dataset),
         output:
             checkpoints=generator_checkpoints(_dataset),
-            training=generator_set_path(_dataset, "training.tsv"),
-            curves=generator_set_path(_dataset, "loss_curves.tsv"),
+            training=setting_file(_dataset, "training.tsv"),
+            curves=setting_file(_dataset, "loss_curves.tsv"),
         log:
             f"logs/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.log",
         benchmark:
@@ -38,13 +38,13 @@ for _dataset in DATASETS:
 
 rule inverse_classify:
     input:
-        data="results/{dataset}/data.npz",
-        prototypes="results/{dataset}/prototypes/{subset}.npz",
+        data=layout.DATA,
+        prototypes=layout.PROTOTYPES,
         checkpoints=generator_set_checkpoints,
     output:
-        predictions="results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}/predictions.tsv",
-        summary="results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}/summary.tsv",
-        reconstructions="results/{dataset}/{subset}/rep{rep}/in{noise_in}_out{noise_out}/reconstructions.npz",
+        predictions=f"{layout.SETTING}/predictions.tsv",
+        summary=f"{layout.SETTING}/summary.tsv",
+        reconstructions=f"{layout.SETTING}/reconstructions.npz",
     log:
         "logs/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.log",
     benchmark:
@@ -70,12 +70,12 @@ rule inverse_classify:
 # once here instead of in every inverse job (it added ~70% to a character inverse job).
 rule module_losses:
     input:
-        data="results/{dataset}/data.npz",
+        data=layout.DATA,
         summaries=lambda wc: subset_run_files(wc.dataset, wc.subset, "summary.tsv"),
         predictions=lambda wc: subset_run_files(wc.dataset, wc.subset, "predictions.tsv"),
         checkpoints=lambda wc: [path for paths in subset_checkpoints(wc.dataset, wc.subset) for path in paths],
     output:
-        "results/{dataset}/{subset}/heatmap.tsv",
+        f"{layout.SUBSET}/heatmap.tsv",
     log:
         "logs/module_losses/{dataset}_{subset}.log",
     benchmark:

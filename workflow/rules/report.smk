@@ -16,8 +16,8 @@ rule collect_results:
         heatmap=subset_files("heatmap.tsv"),
         nearest=subset_files("nearest_prototype.tsv"),
     output:
-        **{name: f"results/tables/{name}.tsv" for name in REPORT_TABLES},
-        config="results/tables/config.yaml",
+        **{name: str(layout.table_file(name)) for name in layout.TABLE_NAMES},
+        config=f"{layout.TABLES}/config.yaml",
     log:
         "logs/collect_results/collect_results.log",
     benchmark:
@@ -40,15 +40,15 @@ rule report:
     input:
         notebook=REPORT_NOTEBOOK,
         paper=PAPER_RESULTS,
-        tables=expand("results/tables/{name}.tsv", name=REPORT_TABLES),
-        config="results/tables/config.yaml",
-        prototypes=expand("results/{dataset}/prototypes/{subset}.npz", dataset=DATASETS, subset=SUBSETS),
+        tables=[str(layout.table_file(name)) for name in layout.TABLE_NAMES],
+        config=f"{layout.TABLES}/config.yaml",
+        prototypes=expand(layout.PROTOTYPES, dataset=DATASETS, subset=SUBSETS),
         reconstructions=mic_run_files("reconstructions.npz"),
     output:
         report_figures(),
-        notebook="results/report/report.ipynb",
+        notebook=f"{layout.REPORT}/report.ipynb",
         html=report(
-            "results/report/report.html",
+            f"{layout.REPORT}/report.html",
             caption="../report/report.rst",
             category="Report",
             labels={"file": "report.html"},

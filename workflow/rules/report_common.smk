@@ -2,18 +2,6 @@
 
 REPORT_NOTEBOOK = workflow.source_path("../../notebooks/report.ipynb")
 PAPER_RESULTS = workflow.source_path("../../config/paper_results.yaml")
-BASELINE_RUN = "results/{dataset}/baseline/{training_set}/rep{rep}"
-REPORT_TABLES = [
-    "mic_accuracy",
-    "confusion",
-    "heatmaps",
-    "training",
-    "loss_curves",
-    "baselines",
-    "baseline_history",
-    "nearest_prototype",
-    "classes",
-]
 # The figures the notebook saves (and `snakemake --report` shows), per data set and subset.
 REPORT_FIGURES = {
     "heatmap": ("Figure 7: reconstruction loss, module x class", "../report/heatmap.rst"),
@@ -44,7 +32,7 @@ def baseline_runs():
 
 def baseline_files(name):
     """One file of every forward-baseline job, in the order of baseline_runs()."""
-    return [expand(f"{BASELINE_RUN}/{name}", **run)[0] for run in baseline_runs()]
+    return [layout.fill(f"{layout.BASELINE}/{name}", **run) for run in baseline_runs()]
 
 
 def subset_keys():
@@ -53,14 +41,14 @@ def subset_keys():
 
 
 def subset_files(name):
-    """results/<dataset>/<subset>/<name> in the order of subset_keys()."""
-    return [f"results/{key['dataset']}/{key['subset']}/{name}" for key in subset_keys()]
+    """A file of every (data set, subset) folder in the order of subset_keys()."""
+    return [layout.fill(f"{layout.SUBSET}/{name}", **key) for key in subset_keys()]
 
 
 def report_figure(name, caption, subcategory, dataset, subset):
     """One figure the notebook saves, flagged for `snakemake --report` with its caption."""
     return report(
-        f"results/report/figures/{name}.png",
+        f"{layout.FIGURES}/{name}.png",
         caption=caption,
         category="Figures",
         subcategory=subcategory,
@@ -86,7 +74,7 @@ def report_figures():
 
 def report_targets():
     """The report outputs the default target asks for: the executed notebook and its HTML."""
-    return ["results/report/report.ipynb", "results/report/report.html"]
+    return [f"{layout.REPORT}/report.ipynb", f"{layout.REPORT}/report.html"]
 
 
 def tables_dir(wildcards, input):

@@ -13,7 +13,7 @@ first = snakemake.input[0]
 readers = {
     "character_trajectories": lambda: load_character_trajectories(first),
     "mnist": lambda: load_mnist(Path(first).parent),
-    "npz": lambda: load_npz(first),
+    "npz": lambda: load_npz(first, snakemake.params.allow_pickle),
 }
 raw = readers[source]()
 settings = from_config(

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from mic.baselines.forward import ForwardSettings, predict_forward, train_forward_classifier
+from mic.baselines.forward import predict_forward, settings_for, train_forward_classifier
 from mic.data.preprocess import PreparedData
 from mic.data.prototypes import Prototypes
 from mic.device import resolve_device
@@ -12,7 +12,6 @@ from mic.evidence.scores import accuracy_table
 from mic.io import save_table, write_atomic
 from mic.logs import log_to
 from mic.seeding import derive_seed
-from mic.settings import from_config
 
 log = log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
@@ -25,11 +24,7 @@ else:
     train_x = prototypes.sequences.reshape(-1, *prototypes.sequences.shape[2:])
     train_y = np.repeat(np.arange(len(prototypes.class_names)), prototypes.sequences.shape[1])
 
-# Shared settings, then those of the training set: "full" or the 4-per-class "prototypes" subsets.
-config = dict(snakemake.params.settings)
-per_set = {"full": config.pop("full"), "prototypes": config.pop("prototypes")}
-chosen = "full" if wc.training_set == "full" else "prototypes"
-settings = from_config(ForwardSettings, {**config, **per_set[chosen]}, f"datasets.{wc.dataset}.baseline")
+settings = settings_for(snakemake.params.settings, wc.training_set, f"datasets.{wc.dataset}.baseline")
 seed = derive_seed(snakemake.params.seed, "baseline", wc.dataset, wc.training_set, wc.rep)
 device = resolve_device(snakemake.params.device)
 log.info("training on %d sequences, %s, seed %d, device %s", len(train_x), settings, seed, device)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -61,31 +61,17 @@ class ForwardSettings:
             raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
 
 
-# Chosen so each job takes at most a few minutes on one CPU core (measured:
-# characters 4-per-class ~1.5 min, full ~4 min; MNIST 4-per-class ~15 s, full ~3 min).
-# The 4-per-class sets (80 / 40 samples) are fitted to 100 % training accuracy well
-# before the last epoch; they are too small to carve a validation split from. The full
-# sets hold out 10 % of the training split and keep the epoch of lowest validation loss.
-_TINY_CHARACTERS = ForwardSettings(epochs=100, batch_size=16)
-_TINY_MNIST = ForwardSettings(epochs=100, batch_size=8)
-DEFAULT_SETTINGS: dict[tuple[str, str], ForwardSettings] = {
-    ("characters", "clustered"): _TINY_CHARACTERS,
-    ("characters", "random"): _TINY_CHARACTERS,
-    ("characters", "full"): ForwardSettings(epochs=12, batch_size=32, validation_fraction=0.1),
-    ("mnist", "clustered"): _TINY_MNIST,
-    ("mnist", "random"): _TINY_MNIST,
-    ("mnist", "full"): ForwardSettings(epochs=3, batch_size=128, validation_fraction=0.1),
-}
+def settings_for(baseline: dict[str, Any], training_set: str, where: str = "baseline") -> ForwardSettings:
+    """A data set's `baseline` config block as the settings of one training set.
 
+    Shared keys sit at the block's top level; `full` holds those of the full training split, `prototypes`
+    those of the 4-per-class subsets (clustered, random), which are too small to carve a validation split from.
+    """
+    from mic.settings import from_config
 
-def default_forward_settings(dataset: Dataset, subset: Subset, **overrides: Any) -> ForwardSettings:
-    """Default settings for one data set and training subset, with optional overrides."""
-    key = (dataset, subset)
-    if key not in DEFAULT_SETTINGS:
-        datasets = sorted({d for d, _ in DEFAULT_SETTINGS})
-        subsets = sorted({s for _, s in DEFAULT_SETTINGS})
-        raise ValueError(f"no defaults for {key}; datasets {datasets}, subsets {subsets}")
-    return replace(DEFAULT_SETTINGS[key], **overrides)
+    shared = {key: value for key, value in baseline.items() if key not in ("full", "prototypes")}
+    per_set = baseline["full" if training_set == "full" else "prototypes"]
+    return from_config(ForwardSettings, {**shared, **per_set}, where)
 
 
 class ForwardClassifier(nn.Module):

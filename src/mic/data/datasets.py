@@ -9,9 +9,19 @@ from pathlib import Path
 
 import numpy as np
 
+from mic.data.labels import (
+    NPZ_CLASS_NAMES,
+    NPZ_LABELS,
+    NPZ_LENGTHS,
+    NPZ_SEQUENCES,
+    SOURCE_CLASSES,
+    DataFormatError,
+    encode_labels,
+    open_npz,
+    read_array,
+)
 
-class DataFormatError(ValueError):
-    """A raw data file does not have the documented layout."""
+__all__ = ["DataFormatError", "RawDataset", "load_character_trajectories", "load_mnist", "load_npz", "read_idx"]
 
 
 @dataclass
@@ -69,36 +79,35 @@ def load_mnist(folder: str | os.PathLike) -> RawDataset:
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     is_test = np.repeat([False, True], [len(parts[0][1]), len(parts[1][1])])
-    return RawDataset(list(images), labels, [str(d) for d in range(10)], is_test)
+    return RawDataset(list(images), labels, list(SOURCE_CLASSES["mnist"]), is_test)
 
 
-def load_npz(path: str | os.PathLike) -> RawDataset:
-    """Read a user data set: `sequences` ([N,T,C] or N arrays [T_i,C]), `labels` [N], optional `class_names`."""
-    try:
-        archive = np.load(path, allow_pickle=True)
-    except (OSError, ValueError) as error:
-        raise DataFormatError(f"{path}: not a readable .npz file ({error})") from error
-    with archive:
-        for key in ("sequences", "labels"):
-            if key not in archive.files:
-                raise DataFormatError(f"{path}: missing key '{key}' (found: {', '.join(archive.files) or 'none'})")
-        raw_sequences = archive["sequences"]
-        raw_labels = np.asarray(archive["labels"]).ravel()
-        names = [str(n) for n in archive["class_names"]] if "class_names" in archive.files else None
-    sequences = _as_sequence_list(path, raw_sequences)
+def load_npz(path: str | os.PathLike, allow_pickle: bool = False) -> RawDataset:
+    """Read a user data set: `sequences` [N, T, C] (with `lengths` [N] for variable lengths), `labels` [N],
+    optional `class_names`. Object arrays need allow_pickle (unpickling a file can run code stored in it)."""
+    with open_npz(path, allow_pickle) as archive:
+        raw_sequences = read_array(archive, path, NPZ_SEQUENCES)
+        raw_labels = np.asarray(read_array(archive, path, NPZ_LABELS)).ravel()
+        lengths = read_array(archive, path, NPZ_LENGTHS) if NPZ_LENGTHS in archive.files else None
+        names = (
+            [str(n) for n in read_array(archive, path, NPZ_CLASS_NAMES)] if NPZ_CLASS_NAMES in archive.files else None
+        )
+    sequences = _as_sequence_list(path, raw_sequences, lengths)
     if len(sequences) != len(raw_labels):
         raise DataFormatError(f"{path}: 'sequences' has {len(sequences)} entries but 'labels' has {len(raw_labels)}")
-    labels, class_names = _encode_labels(path, raw_labels, names)
+    labels, class_names = encode_labels(path, raw_labels, names)
     return RawDataset(sequences, labels, class_names)
 
 
-def _as_sequence_list(path: str | os.PathLike, raw: np.ndarray) -> list[np.ndarray]:
+def _as_sequence_list(path: str | os.PathLike, raw: np.ndarray, lengths: np.ndarray | None) -> list[np.ndarray]:
     if raw.dtype != object:
         if raw.ndim != 3:
             raise DataFormatError(
                 f"{path}: 'sequences' must be [N, T, C] or a list of [T, C] arrays, got shape {raw.shape}"
             )
-        raw = list(raw)
+        raw = list(raw) if lengths is None else _unpad(path, raw, lengths)
+    elif lengths is not None:
+        raise DataFormatError(f"{path}: '{NPZ_LENGTHS}' belongs with padded [N, T, C] 'sequences', not an object array")
     sequences = []
     channels = None
     for i, item in enumerate(raw):
@@ -116,22 +125,17 @@ def _as_sequence_list(path: str | os.PathLike, raw: np.ndarray) -> list[np.ndarr
     return sequences
 
 
-def _encode_labels(path: str | os.PathLike, raw: np.ndarray, names: list[str] | None) -> tuple[np.ndarray, list[str]]:
-    if raw.dtype.kind in "iu":
-        if names is None:
-            names = [str(v) for v in range(int(raw.max()) + 1)]
-        bad = raw[(raw < 0) | (raw >= len(names))]
-        if bad.size:
-            raise DataFormatError(
-                f"{path}: label {int(bad[0])} outside 0..{len(names) - 1} ('class_names' has {len(names)})"
-            )
-        return raw.astype(np.int64), names
-    if raw.dtype.kind in "USO":
-        values = [str(v) for v in raw]
-        names = names or sorted(set(values))
-        index = {name: i for i, name in enumerate(names)}
-        unknown = sorted(set(values) - set(index))
-        if unknown:
-            raise DataFormatError(f"{path}: label {unknown[0]!r} is not in 'class_names'")
-        return np.array([index[v] for v in values], dtype=np.int64), names
-    raise DataFormatError(f"{path}: 'labels' must be integers or strings, got dtype {raw.dtype}")
+def _unpad(path: str | os.PathLike, padded: np.ndarray, lengths: np.ndarray) -> list[np.ndarray]:
+    """Padded [N, T, C] sequences cut to their `lengths` [N]."""
+    lengths = np.asarray(lengths).ravel()
+    if lengths.shape != (len(padded),) or lengths.dtype.kind not in "iu":
+        raise DataFormatError(
+            f"{path}: '{NPZ_LENGTHS}' must be {len(padded)} integers (one per sequence), got {lengths.dtype} "
+            f"of shape {lengths.shape}"
+        )
+    bad = np.flatnonzero((lengths < 1) | (lengths > padded.shape[1]))
+    if bad.size:
+        raise DataFormatError(
+            f"{path}: {NPZ_LENGTHS}[{bad[0]}] = {lengths[bad[0]]} is outside 1..{padded.shape[1]} (the padded length)"
+        )
+    return [sequence[:length] for sequence, length in zip(padded, lengths)]

@@ -14,6 +14,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from mic import layout
+
 STRING_COLUMNS = [
     "dataset",
     "subset",
@@ -29,17 +31,7 @@ STRING_COLUMNS = [
     "metric",
 ]
 
-TABLE_FILES = {
-    "mic_accuracy": "mic_accuracy.tsv",
-    "confusion": "confusion.tsv",
-    "heatmaps": "heatmaps.tsv",
-    "training": "training.tsv",
-    "loss_curves": "loss_curves.tsv",
-    "baselines": "baselines.tsv",
-    "baseline_history": "baseline_history.tsv",
-    "nearest_prototype": "nearest_prototype.tsv",
-    "classes": "classes.tsv",
-}
+TABLE_FILES = {name: layout.table_file(name, ".").name for name in layout.TABLE_NAMES}  # name -> file in TABLES
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
