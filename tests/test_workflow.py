@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from mic import layout
 from mic.data.preprocess import PreparedData
 from mic.data.prototypes import Prototypes
 from mic.model.checkpoint import load_checkpoint
@@ -19,11 +20,17 @@ pytestmark = pytest.mark.integration
 CONFIG = load_test_config()
 
 
+def setting(dataset: str, subset: str, noise_in: float, noise_out: float, rep: int = 0) -> Path:
+    """The folder of one generator set (replicate 0 unless given)."""
+    noise = {"noise_in": layout.noise_label(noise_in), "noise_out": layout.noise_label(noise_out)}
+    return Path(layout.fill(layout.SETTING, dataset=dataset, subset=subset, rep=rep, **noise))
+
+
 def test_preprocessed_splits(run: Path) -> None:
-    chars = PreparedData.load(run / "results/characters/data.npz")
+    chars = PreparedData.load(run / layout.fill(layout.DATA, dataset="characters"))
     assert chars.class_names == ["a", "b", "c"] and chars.sequences.shape[1:] == (205, 2)
     assert np.bincount(chars.labels[chars.train_index]).tolist() == [12, 12, 12]
-    mnist = PreparedData.load(run / "results/mnist/data.npz")
+    mnist = PreparedData.load(run / layout.fill(layout.DATA, dataset="mnist"))
     assert mnist.sequences.shape[1:] == (28, 28) and mnist.sequences.max() <= 1.0
     assert (run / "resources/mnist/provenance.json").is_file()
 
@@ -31,9 +38,9 @@ def test_preprocessed_splits(run: Path) -> None:
 @pytest.mark.parametrize("dataset", ["characters", "mnist"])
 @pytest.mark.parametrize("subset", ["clustered", "random"])
 def test_prototypes_and_figures(run: Path, dataset: str, subset: str) -> None:
-    prototypes = Prototypes.load(run / f"results/{dataset}/prototypes/{subset}.npz")
+    prototypes = Prototypes.load(run / layout.fill(layout.PROTOTYPES, dataset=dataset, subset=subset))
     assert prototypes.sequences.shape[1] == 4
-    assert (run / f"results/{dataset}/prototypes/{subset}.png").stat().st_size > 1000
+    assert (run / layout.fill(layout.PROTOTYPE_FIGURE, dataset=dataset, subset=subset)).stat().st_size > 1000
 
 
 def test_every_generator_has_its_checkpoint(run: Path) -> None:
@@ -41,7 +48,7 @@ def test_every_generator_has_its_checkpoint(run: Path) -> None:
         for subset, grid in spec["noise"].items():
             for noise_in in grid["input"]:
                 for noise_out in grid["output"]:
-                    folder = run / f"results/{dataset}/{subset}/rep0/in{noise_in:g}_out{noise_out:g}"
+                    folder = run / setting(dataset, subset, noise_in, noise_out)
                     for name in spec["preprocess"]["classes"]:
                         ckpt = load_checkpoint(folder / "generators" / f"{name}.pt")
                         assert ckpt.settings.noise_in == noise_in and ckpt.settings.noise_out == noise_out
@@ -49,7 +56,7 @@ def test_every_generator_has_its_checkpoint(run: Path) -> None:
 
 
 def test_inverse_classification_tables(run: Path) -> None:
-    folder = run / "results/characters/clustered/rep0/in0_out0"
+    folder = run / setting("characters", "clustered", 0, 0)
     predictions = pd.read_csv(folder / "predictions.tsv", sep="\t")
     iterations = CONFIG["datasets"]["characters"]["inverse"]["iterations"]
     assert sorted(predictions["iterations"].unique()) == [0, iterations]
@@ -70,17 +77,22 @@ def test_inverse_classification_tables(run: Path) -> None:
 
 def test_baselines(run: Path) -> None:
     for training_set in ["clustered", "random", "full"]:
-        summary = pd.read_csv(run / f"results/mnist/baseline/{training_set}/rep0/summary.tsv", sep="\t")
+        summary = pd.read_csv(
+            run / layout.fill(layout.BASELINE, dataset="mnist", training_set=training_set, rep=0) / "summary.tsv",
+            sep="\t",
+        )
         assert summary["class"].iloc[0] == "all" and 0 <= summary["accuracy"].iloc[0] <= 1
-    nearest = pd.read_csv(run / "results/characters/clustered/nearest_prototype.tsv", sep="\t")
+    nearest = pd.read_csv(
+        run / layout.fill(layout.SUBSET, dataset="characters", subset="clustered") / "nearest_prototype.tsv", sep="\t"
+    )
     assert set(nearest["metric"]) == {"euclidean", "dtw"}
 
 
 def test_report_renders_without_errors_or_warnings(run: Path) -> None:
-    notebook = nbformat.read(run / "results/report/report.ipynb", as_version=4)
+    notebook = nbformat.read(run / layout.REPORT / "report.ipynb", as_version=4)
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.output_type == "error" or o.get("name") == "stderr"]
-    html = (run / "results/report/report.html").read_text()
+    html = (run / layout.REPORT / "report.html").read_text()
     assert "Table 1" in html and "Table 13" in html
 
 
@@ -90,7 +102,7 @@ def test_rerun_has_nothing_to_do(run: Path) -> None:
 
 
 def test_deleting_one_checkpoint_retrains_only_its_generator_set(run: Path) -> None:
-    folder = run / "results/characters/clustered/rep0/in0.1_out0/generators"
+    folder = run / setting("characters", "clustered", 0.1, 0) / "generators"
     os.remove(folder / "b.pt")
     plan = snakemake(run, TEST_CONFIG, "-n", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr

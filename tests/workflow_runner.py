@@ -23,8 +23,17 @@ def write_config(directory: Path, config: dict) -> Path:
     return path
 
 
+def snakemake_command(config: Path, *args: str) -> list[str]:
+    """`snakemake --snakefile <repo>/Snakefile --configfile <config> ARGS`."""
+    return ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(config), *args]
+
+
+def snakemake_env() -> dict[str, str]:
+    """The environment of a test run: the real data mirror."""
+    return {**os.environ, "MIC_DATA_MIRROR": str(SHARED_DATA)}
+
+
 def snakemake(directory: Path, config: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    """`snakemake --snakefile <repo>/Snakefile --configfile <config> ARGS` inside `directory`."""
-    env = {**os.environ, "MIC_DATA_MIRROR": str(SHARED_DATA)}
-    command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", str(config), *args]
-    return subprocess.run(command, cwd=directory, env=env, capture_output=True, text=True, timeout=timeout)
+    """snakemake_command run inside `directory`, waited for."""
+    command = snakemake_command(config, *args)
+    return subprocess.run(command, cwd=directory, env=snakemake_env(), capture_output=True, text=True, timeout=timeout)
