@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
+from mic import layout
 from mic import report as rt
 from mic.data.preprocess import PreparedData
 from mic.data.prototypes import Prototypes
@@ -21,7 +22,7 @@ from mic.layout import noise_label
 
 FAKE_CONFIG = {
     "seed": 2019,
-    "replicates": 2,
+    "replicates": 3,
     "subsets": ["clustered", "random"],
     "datasets": {
         "characters": {
@@ -82,7 +83,7 @@ def _tsv(path: Path, frame: pd.DataFrame) -> None:
 def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) -> dict[str, list]:
     """Write data, prototypes and every per-job result file under root/results; return the file lists."""
     rng = np.random.default_rng(seed)
-    files: dict[str, list] = {"summary": [], "training": [], "loss_curves": [], "predictions": []}
+    files: dict[str, list] = {"summary": [], "training": [], "loss_curves": [], "predictions": [], "validation": []}
     for dataset, spec in config["datasets"].items():
         classes = spec["preprocess"]["classes"]
         shape = SHAPES[dataset]
@@ -99,19 +100,21 @@ def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) ->
         data.save(root / f"results/{dataset}/data.npz")
         for subset in config["subsets"]:
             index = np.stack([rows[~is_test][labels[~is_test] == k][:4] for k in range(len(classes))])
-            Prototypes(sequences[index], index, classes, subset).save(
-                root / f"results/{dataset}/prototypes/{subset}.npz"
-            )
-            _tsv(
-                root / f"results/{dataset}/{subset}/nearest_prototype.tsv",
-                _accuracy_rows(
-                    rng,
-                    classes,
-                    test_per_class,
-                    ["euclidean", "dtw"] if dataset == "characters" else ["euclidean"],
-                    "metric",
-                ),
-            )
+            for rep in range(config["replicates"]):
+                key = {"dataset": dataset, "subset": subset, "rep": rep}
+                Prototypes(sequences[index], index, classes, subset).save(
+                    layout.under(root / layout.RESULTS, layout.PROTOTYPES, **key)
+                )
+                _tsv(
+                    layout.under(root / layout.RESULTS, layout.NEAREST_PROTOTYPE, **key),
+                    _accuracy_rows(
+                        rng,
+                        classes,
+                        test_per_class,
+                        ["euclidean", "dtw"] if dataset == "characters" else ["euclidean"],
+                        "metric",
+                    ),
+                )
         for training_set in [*config["subsets"], "full"]:
             for rep in range(config["replicates"]):
                 folder = root / f"results/{dataset}/baseline/{training_set}/rep{rep}"
@@ -127,13 +130,16 @@ def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) ->
     for run in mic_runs(config):
         spec = config["datasets"][run["dataset"]]
         folder = run_dir(root, run)
-        _write_run(
-            rng, folder, spec["preprocess"]["classes"], spec["inverse"]["iterations"], SHAPES[run["dataset"]], run
-        )
-        for name in files:
+        validation = layout.under(root / layout.RESULTS, layout.VALIDATION_SUMMARY, **run)
+        classes, k = spec["preprocess"]["classes"], spec["inverse"]["iterations"]
+        # Input noise 0.1 does best on the validation samples, so "best" differs from "base" where it was run.
+        validation_p = 0.9 if (run["noise_in"], run["noise_out"]) == ("0.1", "0") else 0.5
+        _write_run(rng, folder, classes, k, SHAPES[run["dataset"]], validation, validation_p)
+        for name in ("summary", "training", "loss_curves", "predictions"):
             files[name].append(str(folder / f"{name}.tsv"))
+        files["validation"].append(str(validation))
     for key in subset_keys(config):
-        _write_heatmap(rng, root, key, config, files["summary"])
+        _write_heatmap(rng, root, key, config, files["validation"])
     return files
 
 
@@ -142,7 +148,7 @@ def subset_keys(config: dict) -> list[dict]:
 
 
 def _write_heatmap(rng, root: Path, key: dict, config: dict, summaries: list[str]) -> None:
-    """Figure 7's table of one data set and subset, for its best model (as module_losses writes it)."""
+    """Figure 7's table of one data set and subset, for its best model by `summaries` (as module_losses writes it)."""
     chosen = [(run, path) for run, path in zip(mic_runs(config), summaries) if key.items() <= run.items()]
     best = rt.choose_models(rt.stack_tables(*zip(*chosen)), key["dataset"], key["subset"]).best
     classes = config["datasets"][key["dataset"]]["preprocess"]["classes"]
@@ -172,8 +178,10 @@ def _accuracy_rows(rng, classes, n, group: list[str] | None = None, group_name: 
     return pd.concat(frames, ignore_index=True)
 
 
-def _write_run(rng, folder: Path, classes: list[str], k: int, shape: tuple, run: dict) -> None:
-    """One MIC configuration's training, loss_curves, predictions, summary (.tsv) and reconstructions.npz."""
+def _write_run(
+    rng, folder: Path, classes: list[str], k: int, shape: tuple, validation_path: Path, validation_p: float
+) -> None:
+    """One MIC configuration's training, loss_curves, predictions, summary, validation summary and reconstructions."""
     folder.mkdir(parents=True, exist_ok=True)
     n_classes, test_per_class = len(classes), 6
     steps = np.arange(0, 400, 50)
@@ -235,6 +243,15 @@ def _write_run(rng, folder: Path, classes: list[str], k: int, shape: tuple, run:
                 }
             )
     _tsv(folder / "summary.tsv", pd.DataFrame(summary))
+    # Validation samples: scored like the test set, with their own (made-up) outcomes.
+    validation = pd.DataFrame(summary)
+    per_class = validation["class"] != "all"
+    validation.loc[per_class, "correct"] = rng.binomial(validation.loc[per_class, "n"], validation_p)
+    for iterations, rows in validation.groupby("iterations"):
+        total = (validation["iterations"] == iterations) & ~per_class
+        validation.loc[total, "correct"] = rows.loc[rows["class"] != "all", "correct"].sum()
+    validation["accuracy"] = validation["correct"] / validation["n"]
+    _tsv(validation_path, validation)
     n = 3
     targets = rng.random((n, *shape)).astype(np.float32)
     np.savez(
@@ -259,6 +276,7 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
         for r in range(config["replicates"])
     ]
     keys = subset_keys(config)
+    nearest_keys = [{**key, "rep": r} for key in keys for r in range(config["replicates"])]
     tables = collect.collect_results(
         runs,
         files,
@@ -275,8 +293,8 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
                 for b in baseline_runs
             ],
         },
-        keys,
-        [root / f"results/{n['dataset']}/{n['subset']}/nearest_prototype.tsv" for n in keys],
+        nearest_keys,
+        [layout.under(root / layout.RESULTS, layout.NEAREST_PROTOTYPE, **n) for n in nearest_keys],
     )
     out = root / "results/tables"
     collect.write_tables(
@@ -321,6 +339,12 @@ def test_notebook_runs_on_fake_results(fake_root: Path) -> None:
     assert not [o for o in streams if o.get("output_type") == "error"]
     html, _ = HTMLExporter().from_notebook_node(notebook)
     for text in (
+        "± 95 %",
+        "t-interval over replicates",
+        "Wilson",
+        "quasi-binomial",
+        "inconclusive",
+        "over 3 replicate(s)",  # verdicts rest on the replicates' paired differences
         "Table 1",
         "Table 2",
         "Table 3",
@@ -340,6 +364,7 @@ def test_notebook_runs_on_fake_results(fake_root: Path) -> None:
         for s in FAKE_CONFIG["subsets"]
     }
     expected |= {f"prototypes_{d}.png" for d in FAKE_CONFIG["datasets"]} | {"training_loss.png"}
+    expected |= {f"figure7_{s}.png" for s in FAKE_CONFIG["subsets"]}  # the paper's 2 x 2 layout, per subset
     assert set(figures) == expected
     assert "parameters" in nbformat.read(REPO / "notebooks/report.ipynb", as_version=4).cells[1].metadata.get(
         "tags", []

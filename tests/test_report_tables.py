@@ -12,10 +12,11 @@ import pandas as pd
 import pytest
 
 from conftest import REPO
+from mic import layout
 from mic import report as rt
 from mic.evidence import collect
 from mic.evidence import glm as stats
-from mic.report.verdicts import _verdict
+from mic.evidence import verdicts as claims
 
 PAPER = rt.load_paper(REPO / "config/paper_results.yaml")
 NAMES = {"mnist": "mnist", "characters": "characters"}
@@ -177,12 +178,13 @@ def test_paper_numbers_as_ours_give_zero_differences(ours) -> None:
                 "characters": {"clustered": "table8", "random": "table9"},
             }[dataset][subset]
         )
-        assert grid.shape == (27, 1 + len(PAPER["classes"][dataset]))
+        assert grid.shape == (36, 1 + len(PAPER["classes"][dataset]))  # 9 rows x paper, ours, ± 95 %, difference
+        assert grid.xs(rt.HALF_WIDTH, level="value").isna().all().all()  # one replicate: no interval
         assert differences(grid).abs().max().max() == pytest.approx(0, abs=1e-12)
     assert differences(rt.forward_table(baselines, PAPER, NAMES)).abs().max().max() == pytest.approx(0, abs=1e-12)
     assert differences(rt.summary_table(mic, baselines, PAPER, NAMES)).abs().max().max() == pytest.approx(0, abs=1e-12)
     table13 = rt.iterations_grid_table(mic, PAPER, NAMES)
-    assert table13.shape == (36, 12)
+    assert table13.shape == (36, 16)
     diff13 = differences(table13)
     assert diff13[["Accuracy (0)", "MSE (0)", "MSE (K)"]].abs().max().max() == pytest.approx(0, abs=1e-12)
     assert (diff13["Accuracy (K)"].abs() > 1e-9).sum() == 4  # the two swaps Table 13 has against Tables 2 and 8
@@ -191,7 +193,13 @@ def test_paper_numbers_as_ours_give_zero_differences(ours) -> None:
 def test_table4_rows_follow_the_paper(ours) -> None:
     mic, _, _ = ours
     table4 = rt.iterations_table(mic, PAPER, NAMES)
-    assert table4.shape == (8, 12)
+    assert table4.shape == (8, 16)
+    assert [m for m, _ in table4.index[::2]] == [
+        "clustered MNIST",
+        "random MNIST",
+        "clustered Characters",
+        "random Characters",
+    ]
     base = table4.xs("accuracy", axis=1, level=0)
     assert base.loc[("clustered MNIST", "50"), "ours"] == pytest.approx(0.83)
     best = table4.xs("accuracy best", axis=1, level=0)
@@ -217,21 +225,92 @@ def test_glm_comparison_on_the_papers_numbers_reproduces_table3(ours) -> None:
     assert f"{N} test samples" in sentence and "standard error" in sentence
 
 
-def test_verdicts_on_the_papers_numbers_support_its_claims(ours) -> None:
+def test_verdicts_on_the_papers_numbers_with_one_replicate_are_inconclusive(ours) -> None:
+    """One run (the paper's, or ours with replicates: 1) decides nothing, however large the differences."""
     mic, baselines, nearest = ours
     table = rt.verdicts(mic, baselines, nearest, PAPER, NAMES)
+    assert list(table.columns) == ["claim", "scope", "paper", "estimate", "low", "high", "reps", "verdict", "reason"]
+    assert (table["verdict"] == claims.INCONCLUSIVE).all() and (table["reps"] == 1).all()
+    assert table["reason"].str.startswith("fewer than 3 replicates (1)").all()
+    assert table["low"].isna().all() and table["high"].isna().all()
     summary = rt.verdict_summary(table).set_index("claim")["verdict"]
-    assert summary["MIC beats the forward model on all four subsets"] == "supported"
-    assert summary["50 iterations beat 0"] == "supported"
-    assert summary["clustered beats random"] == "supported"
-    assert summary["input noise helps"] == "supported"
+    assert list(summary.index) == claims.CLAIMS and (summary == claims.INCONCLUSIVE).all()
+    # Ours are the paper's numbers, so our estimate is the paper's difference wherever the paper has one.
+    printed = table[~table["paper"].isin(["n/a", "not reported"])]
+    assert len(printed) >= 12
+    mismatch = (printed["paper"].astype(float) - printed["estimate"]).abs()
+    assert (mismatch < 6e-4).sum() >= len(printed) - 2, printed[mismatch >= 6e-4]  # Table 4 against Table 13
+    forward = table[(table["claim"] == claims.FORWARD) & (table["scope"] == "MNIST clustered (MIC best − forward)")]
+    assert forward["paper"].item() == "+0.240" and forward["estimate"].item() == pytest.approx(0.873 - 0.633)
     markdown = rt.verdict_markdown(table)
-    assert markdown.count("- **") == 5 and "0.873" in markdown
+    assert markdown.count("- **") == 5 and "+0.240" in markdown and "inconclusive" in markdown
 
 
-def test_verdict_counts_partial_support() -> None:
-    assert _verdict([True, False, None]) == "partly supported (1 of 2)"
-    assert _verdict([None]) == "not tested" and _verdict([False]) == "not supported"
+def test_tables_put_mnist_first_whatever_the_config_order(ours) -> None:
+    """Tables 1, 5 and 6 list the data sets in the paper's order, not the config's."""
+    mic, baselines, _ = ours
+    config_order = {"characters": "characters", "mnist": "mnist"}
+    assert list(rt.table1(mic, PAPER, config_order).index) == ["MNIST", "Characters"]
+    assert list(rt.forward_table(baselines, PAPER, config_order).index) == ["MNIST", "Characters"]
+    summary = rt.summary_table(mic, baselines, PAPER, config_order)
+    assert list(dict.fromkeys(summary.columns.get_level_values(0))) == ["MNIST", "Characters"]
+
+
+def test_table13_follows_the_papers_row_order(ours) -> None:
+    mic, _, _ = ours
+    shuffled = mic.sample(frac=1, random_state=3)
+    table13 = rt.iterations_grid_table(shuffled, PAPER, NAMES)
+    printed = rt.paper_iterations(PAPER)
+    labels = {"mnist": "MNIST", "characters": "Characters"}
+    expected = [(f"{labels[r.dataset]} {r.subset}", r.noise_in, r.noise_out) for r in printed.itertuples()]
+    assert list(table13.index) == expected
+
+
+def test_intervals_over_replicates_are_shown_beside_ours(ours) -> None:
+    """Three replicates at 0.82 ± 0.02: ours is their mean and ± 95 % the t half-width."""
+    mic, baselines, _ = ours
+    base = mic[(mic["noise_in"] == "0") & (mic["noise_out"] == "0")]
+    offsets = {0: -0.02, 1: 0.0, 2: 0.02}
+    tripled = pd.concat([base.assign(rep=r, accuracy=base["accuracy"] + d) for r, d in offsets.items()])
+    table = rt.table1(tripled, PAPER, NAMES)
+    assert table.loc["MNIST", ("clustered", "ours")] == pytest.approx(0.83)
+    assert table.loc["MNIST", ("clustered", rt.HALF_WIDTH)] == pytest.approx(4.302653 * 0.02 / np.sqrt(3), rel=1e-6)
+    uncertainty = rt.uncertainty_table(tripled, PAPER, NAMES)
+    assert (uncertainty["reps"] == 3).all()
+    assert (uncertainty["Wilson low (pooled)"] < uncertainty["accuracy"]).all()
+
+
+def test_choose_models_by_validation_split_when_the_table_has_one() -> None:
+    """Best by validation rows where there are some; else the test set (the paper's way), said so."""
+    rows = [
+        ("d", "s", 0, i, "0", 5, rt.ALL, 10, c, c / 10, 0.1, split)
+        for i, c, split in [("0", 6, "test"), ("0.1", 9, "test"), ("0", 6, "validation"), ("0.1", 5, "validation")]
+    ]
+    mic = pd.DataFrame(rows, columns=[*MIC_COLUMNS, "split"])
+    choice = rt.choose_models(mic, "d", "s")
+    assert choice.best == ("0", "0") and choice.chosen_on == "validation" and "validation" in choice.how
+    on_test = rt.choose_models(mic, "d", "s", by="test")
+    assert on_test.best == ("0.1", "0") and "optimistic" in on_test.how
+    assert rt.mic_value(mic, "d", "s", ("0.1", "0"), 5) == pytest.approx(0.9)  # ours: test rows only
+    plain = mic[mic["split"] == "test"].drop(columns="split")
+    assert rt.choose_models(plain, "d", "s").chosen_on == "test"
+    validation = mic[mic["split"] == "validation"].drop(columns="split")
+    joined = rt.with_validation(plain, validation)  # mic_accuracy and mic_validation, as the notebook reads them
+    assert rt.choose_models(joined, "d", "s") == choice and rt.with_validation(plain, None) is plain
+    with pytest.raises(ValueError):
+        rt.choose_models(plain, "d", "s", by="validation")
+
+
+def test_overall_verdict_of_a_claim() -> None:
+    verdicts = pd.DataFrame(
+        {
+            "claim": ["a", "a", "b", "b", "c"],
+            "verdict": ["supported", "inconclusive", "supported", "supported"] + ["contradicted"],
+        }
+    )
+    summary = rt.verdict_summary(verdicts).set_index("claim")
+    assert summary["verdict"].to_dict() == {"a": "inconclusive", "b": "supported", "c": "contradicted"}
+    assert summary.loc["a", "cells"] == "1 supported, 0 contradicted, 1 inconclusive"
 
 
 def test_confusion_counts_translates_class_indices() -> None:
@@ -267,7 +346,8 @@ def test_collect_results_on_fake_run(tmp_path: Path) -> None:
     )
     assert (confusion == 18).all()
     assert rt.class_order(tables["classes"], "mnist") == ["0", "1", "7"]
-    choice = rt.choose_models(mic, "characters", "clustered")
+    choice = rt.choose_models(rt.with_validation(mic, tables["mic_validation"]), "characters", "clustered")
+    assert choice.chosen_on == "validation" and choice.best == ("0.1", "0")
     heat = rt.heatmap_matrix(tables["heatmaps"], "characters", "clustered", choice.best, "test", ["a", "b", "c"])
     assert heat.shape == (3, 3) and heat.notna().all().all()
     curves = rt.loss_curve_summary(tables["loss_curves"])
@@ -296,10 +376,21 @@ def test_term_names_match_the_papers() -> None:
 
 
 def test_the_rules_write_the_tables_the_notebook_reads() -> None:
-    """workflow/rules/report_common.smk's REPORT_TABLES are mic.report_tables.TABLE_FILES."""
-    import re
-
-    source = (REPO / "workflow/rules/report_common.smk").read_text()
-    block = re.search(r"REPORT_TABLES = \[(.*?)\]", source, re.S).group(1)
-    assert re.findall(r'"(\w+)"', block) == list(rt.TABLE_FILES)
+    """collect_results writes mic.layout's TABLE_NAMES, which are the tables the report reads (TABLE_FILES)."""
+    assert list(rt.TABLE_FILES) == list(layout.TABLE_NAMES)
     assert all(file == f"{name}.tsv" for name, file in rt.TABLE_FILES.items())
+    assert "layout.TABLE_NAMES" in (REPO / "workflow/rules/report.smk").read_text()
+
+
+def test_figure7_is_the_papers_two_by_two() -> None:
+    """heatmap_figure: a row per data set, a column per split, each panel titled with its diagonal wins."""
+    from mic.report import figures
+
+    matrix = pd.DataFrame([[0.1, 0.9], [0.5, 0.4]], index=["a", "b"], columns=["a", "b"])
+    rows = {label: {split: matrix for split in rt.FIGURE7["splits"]} for label in ("Characters", "MNIST")}
+    fig = figures.heatmap_figure(rows, "Figure 7")
+    titled = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titled) == 4 and titled[0].startswith("Characters, train") and titled[3].startswith("MNIST, test")
+    assert all("100%" in t for t in titled)
+    assert rt.FIGURE7["subset"] == "clustered" and rt.FIGURE7["datasets"] == ["characters", "mnist"]
+    figures.plt.close(fig)

@@ -115,3 +115,41 @@ def test_separation_is_reported_not_raised() -> None:
     assert any("PerfectSeparation" in w for w in result.fit_warnings)
     assert len(result.fit_warnings) == len(set(result.fit_warnings))
     assert "Generalized Linear Model" in stats.summary_text(result)
+
+
+def replicate_counts(extra_sd: float, reps: int = 5, n: int = 1000, seed: int = 7) -> pd.DataFrame:
+    """Correct answers per (grid point, replicate); each replicate's accuracy is off by its own N(0, extra_sd)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for noise_in, p in (("0", 0.70), ("0.1", 0.75), ("0.2", 0.72)):
+        for rep in range(reps):
+            p_rep = float(np.clip(p + rng.normal(0, extra_sd), 0.01, 0.99))
+            rows.append((rep, noise_in, "0", int(rng.binomial(n, p_rep)), n))
+    return pd.DataFrame(rows, columns=["rep", "noise_in", "noise_out", "correct", "n"])
+
+
+def test_replicate_glm_widens_standard_errors_by_the_replicates_extra_variance() -> None:
+    """Replicates scattering more than binomial: same coefficients, standard errors × sqrt(Pearson chi2 / df)."""
+    counts = replicate_counts(extra_sd=0.03)
+    plain, quasi = stats.fit_count_glm(counts), stats.fit_replicate_glm(counts)
+    phi = plain.pearson_chi2 / plain.df_resid
+    assert stats.dispersion(quasi) == pytest.approx(phi) and stats.dispersion(plain) == 1.0
+    assert phi > 2  # binomial sd of one accuracy is 0.014, the replicates add 0.03
+    np.testing.assert_allclose(quasi.params, plain.params, rtol=1e-10)
+    np.testing.assert_allclose(quasi.bse, plain.bse * np.sqrt(phi), rtol=1e-8)
+    assert (quasi.bse > 1.4 * plain.bse).all()
+    assert stats.fit_statistics(quasi)["Scale"] == pytest.approx(phi)
+
+
+def test_replicate_glm_on_binomial_replicates_keeps_dispersion_near_one() -> None:
+    """Without extra variance between replicates the quasi fit is the counts fit, up to chance in φ."""
+    counts = replicate_counts(extra_sd=0.0)
+    phi = stats.dispersion(stats.fit_replicate_glm(counts))
+    assert 0.3 < phi < 2.5
+
+
+def test_replicate_glm_without_residual_df_says_dispersion_is_not_estimable() -> None:
+    counts = pd.DataFrame({"noise_in": ["0"], "noise_out": ["0"], "correct": [7], "n": [10]})
+    result = stats.fit_replicate_glm(counts)
+    assert np.isnan(stats.dispersion(result)) and "not estimable" in result.fit_warnings[-1]
+    assert result.bse.iloc[0] == pytest.approx(stats.fit_count_glm(counts).bse.iloc[0])

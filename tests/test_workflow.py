@@ -12,7 +12,7 @@ import pytest
 
 from mic import layout
 from mic.data.preprocess import PreparedData
-from mic.data.prototypes import Prototypes
+from mic.data.prototypes import Prototypes, PrototypeSettings, select_prototypes
 from mic.model.checkpoint import load_checkpoint
 from workflow_runner import TEST_CONFIG, load_test_config, snakemake
 
@@ -37,22 +37,56 @@ def test_preprocessed_splits(run: Path) -> None:
 
 @pytest.mark.parametrize("dataset", ["characters", "mnist"])
 @pytest.mark.parametrize("subset", ["clustered", "random"])
-def test_prototypes_and_figures(run: Path, dataset: str, subset: str) -> None:
-    prototypes = Prototypes.load(run / layout.fill(layout.PROTOTYPES, dataset=dataset, subset=subset))
-    assert prototypes.sequences.shape[1] == 4
-    assert (run / layout.fill(layout.PROTOTYPE_FIGURE, dataset=dataset, subset=subset)).stat().st_size > 1000
+def test_prototypes_per_replicate_and_figures(run: Path, dataset: str, subset: str) -> None:
+    """Replicate 0 keeps the paper's seed; every replicate re-draws the random prototypes and the k-means start."""
+    found = []
+    for rep in range(CONFIG["replicates"]):
+        wildcards = {"dataset": dataset, "subset": subset, "rep": rep}
+        prototypes = Prototypes.load(run / layout.fill(layout.PROTOTYPES, **wildcards))
+        assert prototypes.sequences.shape[1] == 4
+        assert prototypes.representation == ("random" if subset == "random" else "mean")
+        assert (run / layout.fill(layout.PROTOTYPE_FIGURE, **wildcards)).stat().st_size > 1000
+        found.append(prototypes)
+    data = PreparedData.load(run / layout.fill(layout.DATA, dataset=dataset))
+    settings = PrototypeSettings(**CONFIG["datasets"][dataset]["prototypes"])
+    paper = select_prototypes(data, subset, settings)  # replicate 0: the configured seed (the paper's 42)
+    np.testing.assert_array_equal(found[0].sequences, paper.sequences)
+    assert not np.array_equal(found[0].members, found[1].members) or not np.array_equal(
+        found[0].sequences, found[1].sequences
+    )
 
 
 def test_every_generator_has_its_checkpoint(run: Path) -> None:
     for dataset, spec in CONFIG["datasets"].items():
         for subset, grid in spec["noise"].items():
-            for noise_in in grid["input"]:
-                for noise_out in grid["output"]:
-                    folder = run / setting(dataset, subset, noise_in, noise_out)
-                    for name in spec["preprocess"]["classes"]:
-                        ckpt = load_checkpoint(folder / "generators" / f"{name}.pt")
-                        assert ckpt.settings.noise_in == noise_in and ckpt.settings.noise_out == noise_out
-                        assert ckpt.extra["class"] == name and ckpt.device == "cpu"
+            for rep in range(CONFIG["replicates"]):
+                for noise_in in grid["input"]:
+                    for noise_out in grid["output"]:
+                        folder = run / setting(dataset, subset, noise_in, noise_out, rep)
+                        for name in spec["preprocess"]["classes"]:
+                            ckpt = load_checkpoint(folder / "generators" / f"{name}.pt")
+                            assert ckpt.settings.noise_in == noise_in and ckpt.settings.noise_out == noise_out
+                            assert ckpt.extra["class"] == name and ckpt.extra["replicate"] == rep
+                            assert ckpt.device == "cpu"
+
+
+def test_replicates_trained_together_equal_replicates_trained_alone(run: Path) -> None:
+    """The job trains every replicate at once; a generator's result must not depend on what it was trained beside."""
+    import torch
+
+    from mic.model.training import TrainSettings, train_generators
+
+    spec = CONFIG["datasets"]["mnist"]
+    rep = CONFIG["replicates"] - 1
+    prototypes = Prototypes.load(run / layout.fill(layout.PROTOTYPES, dataset="mnist", subset="random", rep=rep))
+    folder = run / setting("mnist", "random", 0, 0, rep) / "generators"
+    stored = [load_checkpoint(folder / f"{name}.pt") for name in spec["preprocess"]["classes"]]
+    alone = train_generators(
+        torch.from_numpy(prototypes.sequences), TrainSettings(**spec["generator"]), [c.seed for c in stored]
+    )
+    for k, ckpt in enumerate(stored):
+        for name, tensor in ckpt.state.items():
+            assert torch.equal(tensor, alone.bank.tensors()[list(ckpt.state).index(name)][k]), name
 
 
 def test_inverse_classification_tables(run: Path) -> None:
@@ -65,7 +99,7 @@ def test_inverse_classification_tables(run: Path) -> None:
     overall = summary[summary["class"] == "all"]
     assert overall["accuracy"].between(0, 1).all() and (overall["mse"] > 0).all()
     heatmap = pd.read_csv(folder.parent.parent / "heatmap.tsv", sep="\t", dtype={"noise_in": str, "noise_out": str})
-    assert set(heatmap["split"]) == {"train", "test"} and len(heatmap) == 2 * 3 * 3
+    assert set(heatmap["split"]) == {"train", "test"} and len(heatmap) == CONFIG["replicates"] * 2 * 3 * 3
     grid = [
         (str(i), str(o))
         for i in CONFIG["datasets"]["characters"]["noise"]["clustered"]["input"]
@@ -83,7 +117,7 @@ def test_baselines(run: Path) -> None:
         )
         assert summary["class"].iloc[0] == "all" and 0 <= summary["accuracy"].iloc[0] <= 1
     nearest = pd.read_csv(
-        run / layout.fill(layout.SUBSET, dataset="characters", subset="clustered") / "nearest_prototype.tsv", sep="\t"
+        run / layout.fill(layout.NEAREST_PROTOTYPE, dataset="characters", subset="clustered", rep=1), sep="\t"
     )
     assert set(nearest["metric"]) == {"euclidean", "dtw"}
 
@@ -102,10 +136,16 @@ def test_rerun_has_nothing_to_do(run: Path) -> None:
 
 
 def test_deleting_one_checkpoint_retrains_only_its_generator_set(run: Path) -> None:
-    folder = run / setting("characters", "clustered", 0.1, 0) / "generators"
+    """Only the training job of that (data set, subset, noise) setting reruns, and what reads its checkpoints."""
+    folder = run / setting("characters", "clustered", 0.1, 0, rep=1) / "generators"
     os.remove(folder / "b.pt")
     plan = snakemake(run, TEST_CONFIG, "-n", "--quiet", "rules")
     assert plan.returncode == 0, plan.stderr
-    text = plan.stdout + plan.stderr
-    assert "train_generators_characters" in text and "train_generators_mnist" not in text
-    assert "preprocess" not in text and "train_baseline" not in text
+    rows = dict(
+        line.split()[:2]
+        for line in (plan.stdout + plan.stderr).splitlines()
+        if line.split()[1:2] and line.split()[1].isdigit()
+    )
+    assert rows.get("train_generators_characters") == "1" and "train_generators_mnist" not in rows
+    assert rows.get("inverse_classify") == str(CONFIG["replicates"])  # that setting's inversion, every replicate
+    assert not {"preprocess", "select_prototypes", "train_baseline", "nearest_prototype"} & set(rows)

@@ -14,12 +14,17 @@ ALL = "all"  # the class label of overall rows in accuracy tables
 
 RESULTS = "results"
 DATA = f"{RESULTS}/{{dataset}}/data.npz"
-PROTOTYPES = f"{RESULTS}/{{dataset}}/prototypes/{{subset}}.npz"
-PROTOTYPE_FIGURE = f"{RESULTS}/{{dataset}}/prototypes/{{subset}}.png"
+# Replicate r re-draws the random prototypes and the k-means start of the clustered ones.
+PROTOTYPES = f"{RESULTS}/{{dataset}}/prototypes/rep{{rep}}/{{subset}}.npz"
+PROTOTYPE_FIGURE = f"{RESULTS}/{{dataset}}/prototypes/rep{{rep}}/{{subset}}.png"
 # One generator set: the class generators of one (data set, subset, replicate, noise) setting and their results.
 SETTING = f"{RESULTS}/{{dataset}}/{{subset}}/rep{{rep}}/in{{noise_in}}_out{{noise_out}}"
 CHECKPOINT = f"{SETTING}/generators/{{cls}}.pt"
+# Training samples that are not prototypes, inverted exactly as the test split: they choose the "best" model.
+VALIDATION_PREDICTIONS = f"{SETTING}/validation_predictions.tsv"
+VALIDATION_SUMMARY = f"{SETTING}/validation_summary.tsv"
 SUBSET = f"{RESULTS}/{{dataset}}/{{subset}}"
+NEAREST_PROTOTYPE = f"{SUBSET}/rep{{rep}}/nearest_prototype.tsv"
 BASELINE = f"{RESULTS}/{{dataset}}/baseline/{{training_set}}/rep{{rep}}"
 TABLES = f"{RESULTS}/tables"
 REPORT = f"{RESULTS}/report"
@@ -28,6 +33,7 @@ FIGURES = f"{REPORT}/figures"
 # The tidy tables collect_results writes to TABLES/<name>.tsv and the report reads.
 TABLE_NAMES = (
     "mic_accuracy",
+    "mic_validation",
     "confusion",
     "heatmaps",
     "training",
@@ -37,6 +43,25 @@ TABLE_NAMES = (
     "nearest_prototype",
     "classes",
 )
+
+
+# A subset names how its 4 prototypes per class are chosen: "clustered" (k-means within the class, each
+# cluster represented as the data set's prototypes.representation says) or "random"; "clustered_<representation>"
+# is a named variant that fixes the representation (e.g. clustered_medoid beside the paper's means).
+SELECTIONS = ("clustered", "random")
+REPRESENTATIONS = ("mean", "dba", "medoid")
+
+
+def subset_parts(subset: str) -> tuple[str, str | None]:
+    """(selection, representation or None for the data set's own) of a subset name."""
+    selection, _, representation = subset.partition("_")
+    if selection not in SELECTIONS or (
+        representation and (selection != "clustered" or representation not in REPRESENTATIONS)
+    ):
+        raise ValueError(
+            f"subset {subset!r}: expected one of {', '.join(SELECTIONS)} or clustered_<{'|'.join(REPRESENTATIONS)}>"
+        )
+    return selection, representation or None
 
 
 def noise_label(value: float | str) -> str:

@@ -37,11 +37,11 @@ rule nearest_prototype:
         data=layout.DATA,
         prototypes=layout.PROTOTYPES,
     output:
-        f"{layout.SUBSET}/nearest_prototype.tsv",
+        layout.NEAREST_PROTOTYPE,
     log:
-        "logs/nearest_prototype/{dataset}_{subset}.log",
+        "logs/nearest_prototype/{dataset}_{subset}_rep{rep}.log",
     benchmark:
-        "benchmarks/nearest_prototype/{dataset}_{subset}.tsv"
+        "benchmarks/nearest_prototype/{dataset}_{subset}_rep{rep}.tsv"
     conda:
         "../../envs/mic.yaml"
     threads: 1

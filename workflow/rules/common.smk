@@ -9,15 +9,16 @@ from mic.data.download import SOURCES
 DATASETS = list(config["datasets"])
 SUBSETS = config["subsets"]
 REPLICATES = list(range(config["replicates"]))
-TRAINING_SETS = [*SUBSETS, "full"]
+# The forward baseline trains on the paper's two subsets (not on representation variants) and on all data.
+TRAINING_SETS = [s for s in SUBSETS if s in layout.SELECTIONS] + ["full"]
 RAW_FILES = {source: [raw.target for raw in files] for source, files in SOURCES.items()}
 
 
 wildcard_constraints:
     dataset="|".join(DATASETS),
     source="|".join(RAW_FILES),
-    subset="clustered|random",
-    training_set="clustered|random|full",
+    subset="|".join(SUBSETS),
+    training_set="|".join(TRAINING_SETS),
     rep=r"\d+",
     noise_in=r"[0-9.e+-]+",
     noise_out=r"[0-9.e+-]+",
@@ -62,7 +63,10 @@ def dataset_classes(wildcards):
 
 def noise_grid(dataset, subset):
     """(input, output) noise labels of one data set and subset."""
-    grid = dataset_config(dataset)["noise"][subset]
+    grids = dataset_config(dataset)["noise"]
+    if subset not in grids:
+        raise ValueError(f"datasets.{dataset}.noise: no grid for subset {subset!r} (subsets: {', '.join(SUBSETS)})")
+    grid = grids[subset]
     return [(layout.noise_label(i), layout.noise_label(o)) for i in grid["input"] for o in grid["output"]]
 
 
@@ -120,7 +124,21 @@ def baseline_prototypes(wildcards):
     """The forward baseline trains on a prototype subset, or (training_set 'full') on all training data."""
     if wildcards.training_set == "full":
         return []
-    return layout.fill(layout.PROTOTYPES, dataset=wildcards.dataset, subset=wildcards.training_set)
+    return layout.fill(layout.PROTOTYPES, dataset=wildcards.dataset, subset=wildcards.training_set, rep=wildcards.rep)
+
+
+def prototype_sets(dataset, subset):
+    """The prototype files of every replicate of one data set and subset, in replicate order."""
+    return [layout.fill(layout.PROTOTYPES, dataset=dataset, subset=subset, rep=rep) for rep in REPLICATES]
+
+
+def prototype_settings(wildcards):
+    """The data set's prototype settings for one subset (a clustered_<representation> variant fixes its own)."""
+    settings = dict(dataset_config(wildcards.dataset)["prototypes"])
+    _, representation = layout.subset_parts(wildcards.subset)
+    if representation:
+        settings["representation"] = representation
+    return settings
 
 
 def nearest_prototype_metrics(wildcards):
@@ -132,12 +150,12 @@ def nearest_prototype_metrics(wildcards):
 def baseline_targets():
     return expand(
         f"{layout.BASELINE}/summary.tsv", dataset=DATASETS, training_set=TRAINING_SETS, rep=REPLICATES
-    ) + expand(f"{layout.SUBSET}/nearest_prototype.tsv", dataset=DATASETS, subset=SUBSETS)
+    ) + expand(layout.NEAREST_PROTOTYPE, dataset=DATASETS, subset=SUBSETS, rep=REPLICATES)
 
 
 def prepared_targets():
     return expand(layout.DATA, dataset=DATASETS) + expand(
-        [layout.PROTOTYPES, layout.PROTOTYPE_FIGURE], dataset=DATASETS, subset=SUBSETS
+        [layout.PROTOTYPES, layout.PROTOTYPE_FIGURE], dataset=DATASETS, subset=SUBSETS, rep=REPLICATES
     )
 
 

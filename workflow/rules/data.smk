@@ -68,16 +68,17 @@ rule select_prototypes:
         prototypes=layout.PROTOTYPES,
         figure=layout.PROTOTYPE_FIGURE,
     log:
-        "logs/select_prototypes/{dataset}_{subset}.log",
+        "logs/select_prototypes/{dataset}_{subset}_rep{rep}.log",
     benchmark:
-        "benchmarks/select_prototypes/{dataset}_{subset}.tsv"
+        "benchmarks/select_prototypes/{dataset}_{subset}_rep{rep}.tsv"
     conda:
         "../../envs/mic.yaml"
     threads: 1
     resources:
         mem_mb=4000,
     params:
-        settings=dataset_param("prototypes"),
+        settings=prototype_settings,
+        seed=config["seed"],
         plot_style=dataset_param("plot_style"),
     script:
         "../scripts/select_prototypes.py"

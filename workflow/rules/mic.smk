@@ -1,34 +1,36 @@
 # The method: per-class generators and inverse classification.
 
-# One training job trains all class generators of one (dataset, subset, replicate, noise) setting
-# together: batched on one core they cost little more than one generator, while 540 separate
-# processes would each pay torch's start-up. Each class still gets its own checkpoint file, so the
-# rule is written once per data set (its outputs depend on the data set's classes).
+# One training job trains all class generators of one (dataset, subset, noise) setting, every replicate at
+# once: batched on one core they cost little more than one generator (the kernels fill SIMD lanes with
+# generators), while separate processes would each pay the start-up. Each generator still gets its own
+# checkpoint; deleting one reruns its setting's job, which rewrites the others bit-identically. The rule is
+# written once per data set (its outputs depend on the data set's classes).
 for _dataset in DATASETS:
 
     rule:
         name:
             f"train_generators_{_dataset}"
         input:
-            layout.fill(layout.PROTOTYPES, dataset=_dataset),
+            [layout.fill(layout.PROTOTYPES, dataset=_dataset, rep=rep) for rep in REPLICATES],
         output:
-            checkpoints=generator_checkpoints(_dataset),
-            training=setting_file(_dataset, "training.tsv"),
-            curves=setting_file(_dataset, "loss_curves.tsv"),
+            checkpoints=[path for rep in REPLICATES for path in generator_checkpoints(_dataset, rep=rep)],
+            training=[layout.fill(setting_file(_dataset, "training.tsv"), rep=rep) for rep in REPLICATES],
+            curves=[layout.fill(setting_file(_dataset, "loss_curves.tsv"), rep=rep) for rep in REPLICATES],
         log:
-            f"logs/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.log",
+            f"logs/train_generators/{_dataset}/{{subset}}_in{{noise_in}}_out{{noise_out}}.log",
         benchmark:
-            f"benchmarks/train_generators/{_dataset}/{{subset}}_rep{{rep}}_in{{noise_in}}_out{{noise_out}}.tsv"
+            f"benchmarks/train_generators/{_dataset}/{{subset}}_in{{noise_in}}_out{{noise_out}}.tsv"
         conda:
             "../../envs/mic.yaml"
         threads: 1
         resources:
             mem_mb=2000,
-            runtime=60,
+            runtime=60 * len(REPLICATES),
             gpu=GPUS_PER_JOB,
         params:
             dataset=_dataset,
             classes=class_names(_dataset),
+            replicates=REPLICATES,
             settings=dataset_config(_dataset)["generator"],
             seed=config["seed"],
             device=config["device"],
@@ -45,6 +47,8 @@ rule inverse_classify:
         predictions=f"{layout.SETTING}/predictions.tsv",
         summary=f"{layout.SETTING}/summary.tsv",
         reconstructions=f"{layout.SETTING}/reconstructions.npz",
+        validation_predictions=layout.VALIDATION_PREDICTIONS,
+        validation_summary=layout.VALIDATION_SUMMARY,
     log:
         "logs/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.log",
     benchmark:
@@ -60,6 +64,7 @@ rule inverse_classify:
         classes=dataset_classes,
         generator=dataset_param("generator"),
         settings=dataset_param("inverse"),
+        validation_per_class=dataset_param("validation", "per_class"),
         seed=config["seed"],
         device=config["device"],
     script:
@@ -71,7 +76,7 @@ rule inverse_classify:
 rule module_losses:
     input:
         data=layout.DATA,
-        summaries=lambda wc: subset_run_files(wc.dataset, wc.subset, "summary.tsv"),
+        summaries=lambda wc: subset_run_files(wc.dataset, wc.subset, "validation_summary.tsv"),
         predictions=lambda wc: subset_run_files(wc.dataset, wc.subset, "predictions.tsv"),
         checkpoints=lambda wc: [path for paths in subset_checkpoints(wc.dataset, wc.subset) for path in paths],
     output:

@@ -8,13 +8,14 @@ include: "report_common.smk"
 rule collect_results:
     input:
         summary=mic_run_files("summary.tsv"),
+        validation=mic_run_files("validation_summary.tsv"),
         training=mic_run_files("training.tsv"),
         loss_curves=mic_run_files("loss_curves.tsv"),
         predictions=mic_run_files("predictions.tsv"),
         baseline_summary=baseline_files("summary.tsv"),
         baseline_history=baseline_files("history.tsv"),
         heatmap=subset_files("heatmap.tsv"),
-        nearest=subset_files("nearest_prototype.tsv"),
+        nearest=nearest_files(),
     output:
         **{name: str(layout.table_file(name)) for name in layout.TABLE_NAMES},
         config=f"{layout.TABLES}/config.yaml",
@@ -31,6 +32,7 @@ rule collect_results:
         mic_runs=mic_runs(),
         baseline_runs=baseline_runs(),
         subset_keys=subset_keys(),
+        nearest_runs=nearest_runs(),
         config=config,
     script:
         "../scripts/collect_results.py"
@@ -42,7 +44,7 @@ rule report:
         paper=PAPER_RESULTS,
         tables=[str(layout.table_file(name)) for name in layout.TABLE_NAMES],
         config=f"{layout.TABLES}/config.yaml",
-        prototypes=expand(layout.PROTOTYPES, dataset=DATASETS, subset=SUBSETS),
+        prototypes=expand(layout.PROTOTYPES, dataset=DATASETS, subset=SUBSETS, rep=REPLICATES),
         reconstructions=mic_run_files("reconstructions.npz"),
     output:
         report_figures(),

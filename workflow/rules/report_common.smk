@@ -45,6 +45,16 @@ def subset_files(name):
     return [layout.fill(f"{layout.SUBSET}/{name}", **key) for key in subset_keys()]
 
 
+def nearest_runs():
+    """Every nearest-prototype job: data set, subset, replicate."""
+    return [{**key, "rep": rep} for key in subset_keys() for rep in REPLICATES]
+
+
+def nearest_files():
+    """The nearest-prototype table of every job, in the order of nearest_runs()."""
+    return [layout.fill(layout.NEAREST_PROTOTYPE, **run) for run in nearest_runs()]
+
+
 def report_figure(name, caption, subcategory, dataset, subset):
     """One figure the notebook saves, flagged for `snakemake --report` with its caption."""
     return report(
@@ -68,6 +78,10 @@ def report_figures():
             for dataset in DATASETS
             for subset in SUBSETS
         ]
+    figures += [
+        report_figure(f"figure7_{subset}", "../report/heatmap.rst", "Figure 7 as printed", "all", subset)
+        for subset in SUBSETS
+    ]
     figures.append(report_figure("training_loss", "../report/training_loss.rst", "Generator training", "all", "all"))
     return figures
 

@@ -7,12 +7,12 @@ log = log_to(snakemake.log[0])
 inputs, params = snakemake.input, snakemake.params
 tables = collect.collect_results(
     params.mic_runs,
-    {name: inputs[name] for name in ("summary", "training", "loss_curves", "predictions")},
+    {name: inputs[name] for name in ("summary", "validation", "training", "loss_curves", "predictions")},
     params.subset_keys,
     inputs.heatmap,
     params.baseline_runs,
     {"summary": inputs.baseline_summary, "history": inputs.baseline_history},
-    params.subset_keys,
+    params.nearest_runs,
     inputs.nearest,
 )
 for name, table in tables.items():

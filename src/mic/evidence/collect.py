@@ -107,7 +107,8 @@ def collect_results(
     mic_runs: one dict per MIC configuration (dataset, subset, rep, noise_in, noise_out), in the order of
     each list in mic_files (keys summary, training, loss_curves, predictions). heatmap_runs: (dataset,
     subset) for heatmap_files, Figure 7's losses of the best model (module_losses). baseline_runs:
-    (dataset, training_set, rep) for baseline_files' summary and history. nearest_runs: (dataset, subset).
+    (dataset, training_set, rep) for baseline_files' summary and history. nearest_runs: (dataset, subset, rep).
+    mic_files may hold validation: the summaries of the validation samples, which choose the best models.
     """
     confusion, classes = [], {}
     for key, path in zip(mic_runs, mic_files["predictions"], strict=True):
@@ -119,8 +120,11 @@ def collect_results(
         columns=["dataset", "position", "class"],
     )
     mic_accuracy = stack_tables(mic_runs, mic_files["summary"])
+    # Validation summaries are optional so that result folders of earlier versions still collect.
+    mic_validation = stack_tables(mic_runs, mic_files["validation"]) if "validation" in mic_files else pd.DataFrame()
     return {
         "mic_accuracy": mic_accuracy,
+        "mic_validation": mic_validation,
         "confusion": pd.concat(confusion, ignore_index=True) if confusion else pd.DataFrame(),
         "heatmaps": stack_tables(heatmap_runs, heatmap_files),
         "training": stack_tables(mic_runs, mic_files["training"]),

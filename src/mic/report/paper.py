@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 import pandas as pd
 import yaml
@@ -14,6 +14,8 @@ from mic.layout import noise_label
 PAPER_DATASETS = {"mnist": "mnist", "character_trajectories": "characters"}  # data source -> paper's data set
 
 DISPLAY = {"mnist": "MNIST", "characters": "Characters"}
+
+FIGURE7 = {"subset": "clustered", "datasets": ["characters", "mnist"], "splits": ["train", "test"]}  # its 2 x 2
 
 
 def load_paper(path: str | os.PathLike) -> dict:
@@ -83,6 +85,21 @@ def paper_iterations(paper: Mapping) -> pd.DataFrame:
     frame["noise_in"] = frame["noise_in"].map(noise_label)
     frame["noise_out"] = frame["noise_out"].map(noise_label)
     return frame
+
+
+def in_paper_order(names: Mapping[str, str | None], printed: Iterable[str | None]) -> list[str]:
+    """Our data sets in the order the paper prints its data sets (`printed`: the paper's names); others after."""
+    rank = {key: i for i, key in enumerate(printed)}
+    return sorted(names, key=lambda dataset: rank.get(names[dataset], len(rank)))
+
+
+def paper_runs(
+    paper: Mapping, names: Mapping[str, str | None], runs: Sequence[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """(data set, subset) pairs in the paper's order of its blocks (Table 13: MNIST clustered, MNIST random, ...)."""
+    printed = paper_iterations(paper)[["dataset", "subset"]].drop_duplicates().itertuples(index=False, name=None)
+    rank = {key: i for i, key in enumerate(printed)}
+    return sorted(runs, key=lambda run: rank.get((names.get(run[0]), run[1]), len(rank)))
 
 
 def paper_names(config: Mapping) -> dict[str, str | None]:

@@ -1,0 +1,181 @@
+"""Three-valued verdicts on the paper's claims, decided by 95 % t-intervals of replicate-paired differences.
+
+Every claim compares two numbers that each replicate measures once (MIC − forward, K − 0 iterations,
+clustered − random, best noise − no noise, MIC − 1-NN). The difference is taken per replicate (paired by
+`rep`), and its 95 % t-interval over replicates (mic.evidence.intervals.t_interval) decides:
+entirely above 0 -> "supported", entirely below 0 -> "contradicted", otherwise "inconclusive". With fewer
+than MIN_REPS replicates the verdict is "inconclusive" whatever the numbers: a point estimate never decides.
+A side measured without replicates (1-NN needs no training, so its table may have no `rep`) is the same in
+every replicate and is subtracted from each.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import pandas as pd
+
+from mic.evidence.intervals import t_interval
+from mic.evidence.selection import (
+    TEST,
+    Choice,
+    baseline_reps,
+    choices,
+    mic_reps,
+    nearest_reps,
+)
+
+SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+MIN_REPS = 3
+VERDICT_COLUMNS = ["claim", "scope", "estimate", "low", "high", "reps", "verdict", "reason"]
+KEY_COLUMNS = ["dataset", "subset", "model"]  # what the report joins the paper's numbers on
+
+FORWARD = "MIC beats the forward model"
+ITERATIONS = "50 iterations beat 0"
+CLUSTERED = "clustered beats random"
+NOISE = "noise helps (best noise setting vs no noise)"
+NEAREST = "MIC beats 1-NN on the same prototypes (not a claim of the paper)"
+CLAIMS = [FORWARD, ITERATIONS, CLUSTERED, NOISE, NEAREST]
+MODELS = ("base", "best")
+
+
+def paired_difference(a: pd.Series, b: pd.Series) -> pd.Series:
+    """a − b per replicate both have (index "rep"); a side with an unnamed index is one value for every replicate."""
+    if a.index.name != "rep" and b.index.name != "rep":
+        return pd.Series(a.to_numpy()[:1] - b.to_numpy()[:1], dtype=float)
+    if a.index.name != "rep":
+        return (a.iloc[0] - b).dropna() if len(a) else pd.Series(dtype=float)
+    if b.index.name != "rep":
+        return (a - b.iloc[0]).dropna() if len(b) else pd.Series(dtype=float)
+    return (a - b).dropna()
+
+
+def decide(differences: pd.Series, note: str = "") -> dict:
+    """estimate, low, high, reps, verdict and reason from per-replicate differences (see the module docstring)."""
+    interval = t_interval(differences)
+    record = {
+        "estimate": interval.mean,
+        "low": interval.low,
+        "high": interval.high,
+        "reps": interval.reps,
+    }
+    if interval.reps == 0:
+        verdict, reason = INCONCLUSIVE, "not run: no paired values"
+    elif interval.reps < MIN_REPS:
+        verdict, reason = INCONCLUSIVE, f"fewer than {MIN_REPS} replicates ({interval.reps})"
+    elif interval.low > 0:
+        verdict, reason = SUPPORTED, "95 % interval above 0"
+    elif interval.high < 0:
+        verdict, reason = CONTRADICTED, "95 % interval below 0"
+    else:
+        verdict, reason = INCONCLUSIVE, "95 % interval contains 0"
+    record.update(verdict=verdict, reason=f"{reason}; {note}" if note else reason)
+    return record
+
+
+def _record(claim: str, scope: str, keys: tuple, differences: pd.Series, note: str = "") -> dict:
+    return {"claim": claim, "scope": scope, **dict(zip(KEY_COLUMNS, keys)), **decide(differences, note)}
+
+
+def _model(choice: Choice, model: str) -> tuple[str, str]:
+    return getattr(choice, model)
+
+
+def _chosen_note(choice: Choice, model: str) -> str:
+    # Choosing and scoring on the same test samples favours `best`; the verdict on it says so.
+    return "best chosen on the test set (optimistic)" if model == "best" and choice.chosen_on == TEST else ""
+
+
+def mic_vs_forward(mic: pd.DataFrame, baselines: pd.DataFrame, choice: Choice, model: str, label: str) -> dict:
+    """MIC (base or best, after K) − the forward model trained on the same subset."""
+    ours = mic_reps(mic, choice.dataset, choice.subset, _model(choice, model), choice.iterations)
+    forward = baseline_reps(baselines, choice.dataset, choice.subset)
+    scope = f"{label} {choice.subset} (MIC {model} − forward)"
+    keys = (choice.dataset, choice.subset, model)
+    return _record(FORWARD, scope, keys, paired_difference(ours, forward), _chosen_note(choice, model))
+
+
+def iterations_gain(mic: pd.DataFrame, choice: Choice, model: str, label: str) -> dict:
+    """Accuracy after K − after 0 iterations of the same model (base or best)."""
+    noise = _model(choice, model)
+    after = mic_reps(mic, choice.dataset, choice.subset, noise, choice.iterations)
+    before = mic_reps(mic, choice.dataset, choice.subset, noise, 0)
+    scope = f"{label} {choice.subset} ({model}: {choice.iterations} − 0 iterations)"
+    keys = (choice.dataset, choice.subset, model)
+    differences = paired_difference(after, before) if choice.iterations else pd.Series(dtype=float)
+    return _record(ITERATIONS, scope, keys, differences, _chosen_note(choice, model))
+
+
+def clustered_vs_random(mic: pd.DataFrame, clustered: Choice, random: Choice, model: str, label: str) -> dict:
+    """MIC accuracy after K on the clustered − on the random prototypes (base or best model of each)."""
+    a = mic_reps(mic, clustered.dataset, "clustered", _model(clustered, model), clustered.iterations)
+    b = mic_reps(mic, random.dataset, "random", _model(random, model), random.iterations)
+    scope = f"{label} (MIC {model}: clustered − random)"
+    keys = (clustered.dataset, "", model)
+    return _record(CLUSTERED, scope, keys, paired_difference(a, b), _chosen_note(clustered, model))
+
+
+def noise_gain(mic: pd.DataFrame, choice: Choice, label: str) -> dict:
+    """Accuracy after K of the best noise setting − of the base (no noise)."""
+    best = mic_reps(mic, choice.dataset, choice.subset, choice.best, choice.iterations)
+    base = mic_reps(mic, choice.dataset, choice.subset, choice.base, choice.iterations)
+    scope = f"{label} {choice.subset} (best in/out {choice.best[0]}/{choice.best[1]} − no noise)"
+    notes = [_chosen_note(choice, "best")] + (["the best setting is no noise"] if choice.best == choice.base else [])
+    keys = (choice.dataset, choice.subset, "best")
+    return _record(NOISE, scope, keys, paired_difference(best, base), "; ".join(n for n in notes if n))
+
+
+def mic_vs_nearest(mic: pd.DataFrame, nearest: pd.DataFrame, choice: Choice, label: str) -> dict:
+    """MIC best after K − the better 1-NN metric (by mean) on the same prototypes."""
+    ours = mic_reps(mic, choice.dataset, choice.subset, choice.best, choice.iterations)
+    rows = nearest[(nearest["dataset"] == choice.dataset) & (nearest["subset"] == choice.subset)]
+    metrics = sorted(set(rows["metric"]))
+    means = {m: nearest_reps(nearest, choice.dataset, choice.subset, m).mean() for m in metrics}
+    metric = max(means, key=lambda m: -np.inf if np.isnan(means[m]) else means[m]) if means else None
+    other = nearest_reps(nearest, choice.dataset, choice.subset, metric) if metric else pd.Series(dtype=float)
+    scope = f"{label} {choice.subset} (MIC best − 1-NN {metric or 'n/a'})"
+    keys = (choice.dataset, choice.subset, "best")
+    return _record(NEAREST, scope, keys, paired_difference(ours, other), _chosen_note(choice, "best"))
+
+
+def claim_table(
+    mic: pd.DataFrame,
+    baselines: pd.DataFrame,
+    nearest: pd.DataFrame,
+    label: Callable[[str], str] = str,
+    chosen: Mapping[tuple[str, str], Choice] | None = None,
+) -> pd.DataFrame:
+    """Every claim per data set and subset: VERDICT_COLUMNS plus the keys (dataset, subset, model) of each row.
+
+    `label` names a data set in the scope column; `chosen` defaults to choices(mic).
+    """
+    chosen = choices(mic) if chosen is None else chosen
+    records = [mic_vs_forward(mic, baselines, c, model, label(c.dataset)) for c in chosen.values() for model in MODELS]
+    records += [iterations_gain(mic, c, model, label(c.dataset)) for c in chosen.values() for model in MODELS]
+    for dataset in dict.fromkeys(d for d, _ in chosen):
+        clustered, random = chosen.get((dataset, "clustered")), chosen.get((dataset, "random"))
+        if clustered is not None and random is not None:
+            records += [clustered_vs_random(mic, clustered, random, model, label(dataset)) for model in MODELS]
+    records += [noise_gain(mic, c, label(c.dataset)) for c in chosen.values()]
+    records += [mic_vs_nearest(mic, nearest, c, label(c.dataset)) for c in chosen.values()]
+    return pd.DataFrame(records, columns=[*VERDICT_COLUMNS, *KEY_COLUMNS])
+
+
+def overall_verdict(verdicts: pd.Series) -> str:
+    """One claim over its cells: contradicted if any cell is, supported if every cell is, else inconclusive."""
+    if (verdicts == CONTRADICTED).any():
+        return CONTRADICTED
+    if len(verdicts) and (verdicts == SUPPORTED).all():
+        return SUPPORTED
+    return INCONCLUSIVE
+
+
+def claim_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per claim: its overall verdict and how many cells are supported, contradicted, inconclusive."""
+    records = []
+    for claim, rows in table.groupby("claim", sort=False):
+        counts = rows["verdict"].value_counts()
+        cells = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in (SUPPORTED, CONTRADICTED, INCONCLUSIVE))
+        records.append({"claim": claim, "verdict": overall_verdict(rows["verdict"]), "cells": cells})
+    return pd.DataFrame(records, columns=["claim", "verdict", "cells"])
