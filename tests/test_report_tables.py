@@ -291,7 +291,7 @@ def test_choose_models_by_validation_split_when_the_table_has_one() -> None:
     assert choice.best == ("0", "0") and choice.chosen_on == "validation" and "validation" in choice.how
     on_test = rt.choose_models(mic, "d", "s", by="test")
     assert on_test.best == ("0.1", "0") and "optimistic" in on_test.how
-    assert rt.mic_value(mic, "d", "s", ("0.1", "0"), 5) == pytest.approx(0.9)  # ours: test rows only
+    assert rt.mic_interval(mic, "d", "s", ("0.1", "0"), 5).mean == pytest.approx(0.9)  # ours: test rows only
     plain = mic[mic["split"] == "test"].drop(columns="split")
     assert rt.choose_models(plain, "d", "s").chosen_on == "test"
     validation = mic[mic["split"] == "validation"].drop(columns="split")

@@ -168,30 +168,9 @@ def mic_reps(
     return per_replicate(rows, column)
 
 
-def mic_value(
-    mic: pd.DataFrame,
-    dataset: str,
-    subset: str,
-    noise: tuple[str, str],
-    iterations: int,
-    column: str = "accuracy",
-    cls: str = ALL,
-) -> float:
-    """One number of one configuration (mean over replicates); NaN when absent."""
-    return mic_interval(mic, dataset, subset, noise, iterations, column, cls).mean
-
-
-def mic_interval(
-    mic: pd.DataFrame,
-    dataset: str,
-    subset: str,
-    noise: tuple[str, str],
-    iterations: int,
-    column: str = "accuracy",
-    cls: str = ALL,
-) -> Interval:
-    """One number of one configuration: mean over replicates with its 95 % t-interval."""
-    return t_interval(mic_reps(mic, dataset, subset, noise, iterations, column, cls))
+def mic_interval(mic: pd.DataFrame, *where: object, **options: object) -> Interval:
+    """One number of one configuration (mic_reps' arguments): mean over replicates with its 95 % t-interval."""
+    return t_interval(mic_reps(mic, *where, **options))
 
 
 def baseline_reps(baselines: pd.DataFrame, dataset: str, training_set: str) -> pd.Series:

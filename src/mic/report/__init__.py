@@ -13,7 +13,6 @@ from mic.evidence.selection import (  # noqa: F401
     final_iterations,
     mic_interval,
     mic_means,
-    mic_value,
     overall_grid,
     with_validation,
 )
