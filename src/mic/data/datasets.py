@@ -21,7 +21,15 @@ from mic.data.labels import (
     read_array,
 )
 
-__all__ = ["DataFormatError", "RawDataset", "load_character_trajectories", "load_mnist", "load_npz", "read_idx"]
+__all__ = [
+    "DataFormatError",
+    "RawDataset",
+    "load_character_trajectories",
+    "load_mnist",
+    "load_npz",
+    "read_idx",
+    "sequence_list",
+]
 
 
 @dataclass
@@ -92,14 +100,15 @@ def load_npz(path: str | os.PathLike, allow_pickle: bool = False) -> RawDataset:
         names = (
             [str(n) for n in read_array(archive, path, NPZ_CLASS_NAMES)] if NPZ_CLASS_NAMES in archive.files else None
         )
-    sequences = _as_sequence_list(path, raw_sequences, lengths)
+    sequences = sequence_list(path, raw_sequences, lengths)
     if len(sequences) != len(raw_labels):
         raise DataFormatError(f"{path}: 'sequences' has {len(sequences)} entries but 'labels' has {len(raw_labels)}")
     labels, class_names = encode_labels(path, raw_labels, names)
     return RawDataset(sequences, labels, class_names)
 
 
-def _as_sequence_list(path: str | os.PathLike, raw: np.ndarray, lengths: np.ndarray | None) -> list[np.ndarray]:
+def sequence_list(path: str | os.PathLike, raw: np.ndarray, lengths: np.ndarray | None) -> list[np.ndarray]:
+    """Checked [T_i, C] float64 sequences from [N, T, C] (cut to `lengths` where given) or an object array."""
     if raw.dtype != object:
         if raw.ndim != 3:
             raise DataFormatError(

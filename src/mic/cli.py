@@ -1,0 +1,140 @@
+"""The `mic` command: `mic classify` classifies new raw sequences with a run's trained class modules."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+EXIT_BAD_INPUT = 2  # as argparse's usage errors: the command was given something it cannot use
+
+CLASSIFY_HELP = """\
+Classify raw sequences with the trained class modules of one run: the data set's stored
+preprocessing is applied, then every class module inverts each sequence and the lowest
+final loss wins.
+
+MODEL is a setting folder, results/<dataset>/<subset>/rep<r>/in<noise_in>_out<noise_out>/,
+or a subset folder, results/<dataset>/<subset>/, which picks the report's best model
+(highest mean accuracy over replicates after K iterations), replicate 0. The data set's
+data.npz and the run's config (results/tables/config.yaml) are read from the same
+results folder.
+
+INPUT is an .npz with the raw sequences as the data set's source delivers them, per time step:
+{formats}
+in the fields
+  sequences    [N, T, C] array (or, with --allow-pickle, an object array of N arrays [T_i, C])
+  lengths      optional [N] integers: the valid steps of each row of a padded [N, T, C]
+  labels       optional [N] integers or strings: true classes, for accuracy and `correct`
+  class_names  optional [K] strings that integer labels index into
+
+The start vectors of the inversion are drawn from the seed for all N rows at once, so they
+depend on the seed and on the number and order of the rows: the default seed is the one
+the pipeline used, and classifying a run's test split in its order reproduces that run's
+predictions.tsv.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from mic.classify import DEFAULT_CHUNK, RAW_FORMATS  # their one home; costs torch's import, as classify does
+
+    formats = "\n".join(f"  {source + ':':24} {raw.description}" for source, raw in RAW_FORMATS.items())
+
+    parser = argparse.ArgumentParser(
+        prog="mic", description="Modular Inverse Classification (Hobbhahn 2019): per-class LSTM generators."
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    classify = commands.add_parser(
+        "classify",
+        help="classify new raw sequences with a run's trained class modules",
+        description=CLASSIFY_HELP.format(formats=formats),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    classify.add_argument("model", metavar="MODEL", help="setting folder, or <dataset>/<subset> folder (best model)")
+    classify.add_argument("input", metavar="INPUT.npz", help="raw sequences (see above)")
+    classify.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="PREDICTIONS.tsv",
+        help="one row per sequence: sample, predicted_class, loss_<class> of every module, the winner's "
+        "mixture_1..4, and true_class and correct when INPUT has labels (written atomically)",
+    )
+    classify.add_argument(
+        "--iterations", type=int, metavar="K", help="inversion steps (default: the run's inverse.iterations)"
+    )
+    classify.add_argument(
+        "--seed", type=int, metavar="S", help="seed of the start vectors (default: the pipeline's seed of MODEL)"
+    )
+    classify.add_argument(
+        "--device",
+        choices=("cpu", "cuda", "auto"),
+        help="where to invert (default: the run's config); on another device than the run's, losses differ "
+        "from the run's by float32 rounding (README, GPUs)",
+    )
+    classify.add_argument(
+        "--reconstructions",
+        metavar="OUT.npz",
+        help="also write every module's final reconstruction [N, K, T, O] and the preprocessed targets [N, T, O] "
+        "(model space: standardised), with class_names, channel_mean and channel_std",
+    )
+    classify.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="accept object arrays of variable-length sequences (unpickling can run code stored in the file; "
+        "prefer padded sequences plus lengths)",
+    )
+    classify.add_argument(
+        "--config", metavar="CONFIG.yaml", help="the run's config (default: <results>/tables/config.yaml)"
+    )
+    classify.add_argument(
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK,
+        metavar="N",
+        help="sequences per chunk (default %(default)s): bounds memory; one progress line per chunk on stderr",
+    )
+    return parser
+
+
+def _classify(args: argparse.Namespace) -> int:
+    from mic.classify import classify_file, progress_printer
+
+    def log(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
+    table, accuracy = classify_file(
+        args.model,
+        args.input,
+        args.output,
+        reconstructions=args.reconstructions,
+        allow_pickle=args.allow_pickle,
+        progress=progress_printer(sys.stderr),
+        log=log,
+        iterations=args.iterations,
+        seed=args.seed,
+        device=args.device,
+        config=args.config,
+        chunk_size=args.chunk_size,
+    )
+    print(f"wrote {args.output}: {len(table)} sequences")
+    if args.reconstructions:
+        print(f"wrote {args.reconstructions}")
+    if accuracy is not None:
+        print(f"accuracy: {accuracy:.4f} ({int(table['correct'].sum())}/{len(table)})")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `mic` console script; bad input or model: a one-line error and exit status 2."""
+    args = _parser().parse_args(argv)
+    from mic.classify import ClassifyError
+
+    try:
+        return _classify(args)
+    except ClassifyError as exc:
+        print(f"mic {args.command}: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())
