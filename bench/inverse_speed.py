@@ -15,14 +15,15 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 from pathlib import Path
 
 import torch
 
+from mic.model import backend, inverse, native
 from mic.model import generator as gen
-from mic.model import inverse
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_speed import DATA, character_prototypes  # noqa: E402
@@ -71,8 +72,11 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--chunk-size", type=int, default=None)
     parser.add_argument("--loop-pairs", type=int, default=10)
-    parser.add_argument("--backend", choices=["auto", "native", "torch"], default="auto")
+    parser.add_argument("--backend", choices=backend.BACKENDS, default="auto")
+    parser.add_argument("--variant", choices=sorted(native.VARIANTS), default=None, help="C kernel build variant")
     args = parser.parse_args()
+    if args.variant:
+        os.environ["MIC_NATIVE_VARIANT"] = args.variant
     torch.set_num_threads(1)
     cfg = dict(CONFIGS[args.dataset])
     if args.targets:
@@ -81,10 +85,14 @@ def main() -> None:
     bank = gen.init_bank(range(g), h, o)
     targets = targets_for(args.dataset, n, t, o)
     s = inverse.InverseSettings(iterations=args.iterations, chunk_size=args.chunk_size)
+    kernel = lambda: inverse._kernel(native.variant())
+    use_native = backend.use_native(kernel, bank.device, bank.dtype, args.backend, "inverting")
+    build = "torch"
+    if use_native:
+        build = f"{native.variant()} build, {native.lanes(kernel())} lanes, {native.isa(kernel())}"
     print(
         f"{args.dataset}: {n} targets x {g} modules x {args.iterations} iterations, T={t}, H={h}, O={o}; "
-        f"torch threads=1; chunk {inverse._chunk_size(s, g, inverse._use_native(bank, args.backend))} targets; "
-        f"backend {args.backend}"
+        f"torch threads=1; chunk {inverse._chunk_size(s, g, use_native)} targets; backend {args.backend} ({build})"
     )
 
     warm_up = inverse.InverseSettings(iterations=1)

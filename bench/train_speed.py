@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import math
+import os
 import random
 import time
 from pathlib import Path
@@ -28,7 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mic.model import training
+from mic.model import native, training
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "character_trajectories" / "mixout_mirror_labeled.mat"
 STEPS, HIDDEN, OUT = 205, 10, 2
@@ -105,7 +106,10 @@ def main() -> None:
     parser.add_argument("--synthetic", action="store_true", help="synthetic curves instead of real data")
     parser.add_argument("--schedule", default=None, help="override lr_schedule (constant|cosine)")
     parser.add_argument("--prototypes-per-step", type=int, default=None, help="override prototypes_per_step")
+    parser.add_argument("--variant", choices=sorted(native.VARIANTS), default=None, help="C kernel build variant")
     args = parser.parse_args()
+    if args.variant:
+        os.environ["MIC_NATIVE_VARIANT"] = args.variant
     torch.set_num_threads(1)
 
     real = not args.synthetic and DATA.exists()
@@ -131,8 +135,10 @@ def main() -> None:
     training.train_generators(protos[:1, :, :8], warm_up, [0])  # compile (or load) the kernels
     result = training.train_generators(protos, settings, seeds)
     per_gen = result.seconds / args.bank
+    lib = training._kernel(native.variant())
     print(
-        f"project (bank of {args.bank} generators trained together, "
+        f"project ({native.variant()} build, {native.lanes(lib)} lanes, {native.isa(lib)}; "
+        f"bank of {args.bank} generators trained together, "
         f"{settings.prototypes_per_step} prototype(s)/step, "
         f"{settings.steps} steps, lr schedule {settings.lr_schedule}): {result.seconds:.1f} s for the bank, "
         f"{per_gen:.2f} s per generator (bank time / {args.bank})"

@@ -1,12 +1,17 @@
-"""Building the C kernels: cached per source, compiler and CPU; a named error and a torch fallback without cc."""
+"""Building the C kernels: cached per source, flags, compiler and CPU; a named error and a torch fallback without cc;
+every build variant against the torch engine; the structs Python passes checked against the kernels' own layout."""
 
 from __future__ import annotations
+
+import ctypes
+import functools
+import math
 
 import pytest
 import torch
 
 from mic.model import inverse, native, training
-from mic.model.generator import init_bank
+from mic.model.generator import GeneratorBank, init_bank
 
 
 @pytest.fixture
@@ -54,3 +59,144 @@ def test_a_build_error_shows_the_compiler_output(fresh_builds, monkeypatch, tmp_
     with pytest.raises(native.NativeUnavailable, match=r"compiling .*broken\.c failed"):
         native.load("broken")
     assert not [p for p in fresh_builds.iterdir() if p.name.startswith(".")]
+
+
+# ----------------------------------------------------------------------------- variants and layouts
+
+T, O, BANK = 30, 2, 10  # 10 generators: two 8-lane blocks, one 16-lane block
+
+
+def synthetic_prototypes(g_n: int) -> torch.Tensor:
+    """[G, 4, T, O] smooth curves, different per generator and prototype."""
+    t = torch.linspace(0, 1, T)
+    protos = torch.empty(g_n, 4, T, O)
+    for g in range(g_n):
+        for p in range(4):
+            protos[g, p, :, 0] = torch.sin(2 * math.pi * (t * (1 + 0.3 * p) + 0.1 * g))
+            protos[g, p, :, 1] = torch.cos(2 * math.pi * t * (1 + 0.2 * g)) * (p - 1.5) / 1.5
+    return protos
+
+
+TRAIN = training.TrainSettings(episodes=40, prototypes_per_step=2, log_every=5, noise_in=0.1, noise_out=0.01)
+INVERT = inverse.InverseSettings(iterations=10, seed=4)
+N_TARGETS = 21  # three 8-lane blocks (a pair and an odd one), two 16-lane blocks
+
+
+@functools.cache
+def run_both(variant: str) -> tuple[training.TrainResult, inverse.InverseResult]:
+    """Train the bank and invert targets with the C kernels of one variant."""
+    if not (native.available("train_step", variant) and native.available("invert", variant)):
+        pytest.skip(f"the {variant} build does not compile here")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MIC_NATIVE_VARIANT", variant)
+        trained = training.train_generators(synthetic_prototypes(BANK), TRAIN, range(BANK), backend="native")
+        inverted = inverse.inverse_classify(reference_bank(), targets(), INVERT, keep=[0, 20], backend="native")
+    return trained, inverted
+
+
+@functools.cache
+def reference_bank() -> GeneratorBank:
+    """One bank every engine inverts with (trained briefly on the torch engine)."""
+    settings = training.TrainSettings(episodes=400, prototypes_per_step=4)
+    return training.train_generators(synthetic_prototypes(3), settings, [1, 2, 3], backend="torch").bank
+
+
+def targets() -> torch.Tensor:
+    """[N_TARGETS, T, O] noisy prototypes."""
+    protos = synthetic_prototypes(3).reshape(12, T, O)
+    noise = 0.05 * torch.randn(N_TARGETS, T, O, generator=torch.Generator().manual_seed(1))
+    return protos[torch.arange(N_TARGETS) % 12] + noise
+
+
+@pytest.fixture(scope="module")
+def torch_results() -> tuple[training.TrainResult, inverse.InverseResult]:
+    """The torch engine's results, which every variant is compared with."""
+    trained = training.train_generators(synthetic_prototypes(BANK), TRAIN, range(BANK), backend="torch")
+    inverted = inverse.inverse_classify(reference_bank(), targets(), INVERT, keep=[0, 20], backend="torch")
+    return trained, inverted
+
+
+def assert_close_to(a: tuple, b: tuple) -> None:
+    """Float32 agreement of two engines (or two instruction sets): tolerances of test_generator and test_inverse."""
+    (ta, ia), (tb, ib) = a, b
+    torch.testing.assert_close(ta.loss_curve, tb.loss_curve, atol=1e-5, rtol=1e-4)
+    for x, y in zip(ta.bank.tensors(), tb.bank.tensors()):
+        torch.testing.assert_close(x, y, atol=1e-4, rtol=1e-3)
+    torch.testing.assert_close(ia.losses, ib.losses, rtol=1e-3, atol=1e-6)
+    torch.testing.assert_close(ia.mixtures, ib.mixtures, rtol=1e-3, atol=1e-5)
+    torch.testing.assert_close(ia.reconstructions, ib.reconstructions, rtol=1e-3, atol=1e-5)
+
+
+def assert_identical(a: tuple, b: tuple) -> None:
+    """Bit-identical results."""
+    (ta, ia), (tb, ib) = a, b
+    assert all(torch.equal(x, y) for x, y in zip(ta.bank.tensors(), tb.bank.tensors()))
+    assert torch.equal(ta.loss_curve, tb.loss_curve) and torch.equal(ta.best_step, tb.best_step)
+    assert torch.equal(ia.losses, ib.losses) and torch.equal(ia.mixtures, ib.mixtures)
+    assert torch.equal(ia.reconstructions, ib.reconstructions)
+
+
+@pytest.mark.parametrize("variant", sorted(native.VARIANTS))
+def test_every_variant_matches_the_torch_engine(variant, torch_results):
+    assert_close_to(run_both(variant), torch_results)
+
+
+def test_lane_widths_and_instruction_sets():
+    avx512 = "avx512f" in native._cpu_id().split()
+    assert native.lanes(native.load("train_step", "lanes8")) == 8
+    assert native.lanes(native.load("invert", "lanes16")) == 16
+    assert native.lanes(native.load("invert", "native")) == (16 if avx512 else 8)
+    assert native.isa(native.load("train_step", "portable")) in ("generic", "avx")  # "avx" where cc defaults to it
+    with pytest.raises(ValueError, match="variant 'lanes4'"):
+        native.load("invert", "lanes4")
+
+
+def test_lane_width_does_not_change_results(monkeypatch):
+    # Lanes run independently, so two widths on the same instructions agree bit for bit once the
+    # compiler fuses the same multiply-adds: GCC's split of 16-lane operations into AVX2 pairs
+    # leaves some unfused that the 8-lane build fuses, so the widths are compared exactly with
+    # contraction off, both on AVX (x86 only). With contraction on, and across instruction sets
+    # (AVX-512's more precise reciprocal, the portable build's plain division and no FMA), they agree to
+    # the float32 tolerances of the torch comparison.
+    exact = ("-march=native", "-mno-avx512f", "-ffp-contract=off")
+    monkeypatch.setitem(native.VARIANTS, "exact8", (*exact, "-DMIC_LANES=8"))
+    monkeypatch.setitem(native.VARIANTS, "exact16", (*exact, "-DMIC_LANES=16"))
+    results = {v: run_both(v) for v in ("exact8", "exact16", "native", "lanes8", "lanes16", "portable")}
+    assert_identical(results["exact16"], results["exact8"])
+    assert_identical(results["native"], results["lanes16" if native.lanes(native.load("invert")) == 16 else "lanes8"])
+    for v in ("exact8", "lanes16", "portable"):
+        assert_close_to(results[v], results["lanes8"])
+
+
+def test_unknown_variant_in_the_environment_is_refused(monkeypatch):
+    monkeypatch.setenv("MIC_NATIVE_VARIANT", "fast")
+    with pytest.raises(ValueError, match="MIC_NATIVE_VARIANT='fast'"):
+        training.train_generators(synthetic_prototypes(1), training.TrainSettings(episodes=4), [0])
+
+
+def test_the_kernels_structs_match_their_ctypes_mirrors():
+    native.check_layout(native.load("train_step"), "mic_trainer", training._TrainerState)
+    native.check_layout(native.load("invert"), "mic_inversion", inverse._Inversion)
+
+
+def test_a_mismatched_ctypes_layout_is_refused(monkeypatch):
+    lib = native.load("train_step")
+    fields = list(training._TrainerState._fields_)
+    swapped = type("Swapped", (ctypes.Structure,), {"_fields_": [fields[1], fields[0], *fields[2:]]})
+    with pytest.raises(native.LayoutMismatch, match=r"field 0: C has 'n_wblocks' at offset 0.*Python 'batch'"):
+        native.check_layout(lib, "mic_trainer", swapped)
+    narrow = [(name, ctypes.c_int) if name == "best_step" else (name, kind) for name, kind in fields]
+    narrow = type("Narrow", (ctypes.Structure,), {"_fields_": narrow})
+    with pytest.raises(native.LayoutMismatch, match=r"'best_step' at offset \d+, 8 bytes, Python 'best_step'.*4 bytes"):
+        native.check_layout(lib, "mic_trainer", narrow)
+    short = type("Short", (ctypes.Structure,), {"_fields_": fields[:-1]})
+    with pytest.raises(native.LayoutMismatch, match="C has 'best_step'.*Python nothing"):
+        native.check_layout(lib, "mic_trainer", short)
+    # a stale mirror is a bug, not a missing compiler: "auto" raises instead of falling back to torch
+    monkeypatch.setattr(inverse, "_Inversion", type("Stale", (ctypes.Structure,), {"_fields_": fields}))
+    inverse._kernel.cache_clear()
+    try:
+        with pytest.raises(native.LayoutMismatch, match="Stale and mic_inversion"):
+            inverse.inverse_classify(init_bank([0], 10, O), targets()[:2], inverse.InverseSettings(iterations=1))
+    finally:
+        inverse._kernel.cache_clear()

@@ -17,7 +17,7 @@ The authors' Adam has no bias correction (m and v are used as they are); that is
 here, `bias_correction=True` gives textbook Adam.
 
 Work is split into chunks of targets, so memory stays bounded. On the CPU (float32) a C
-kernel (mic/native/invert.c) runs one module at a time with the chunk's targets as SIMD lanes
+kernel (mic/model/native/invert.c) runs one module at a time with the chunk's targets as SIMD lanes
 and the module's weights shared, forward, backward and Adam fused, for all iterations; elsewhere
 (and on a CPU without a C compiler) the torch engine of mic.generator runs all modules of a
 chunk as one batch. Both follow the same maths
@@ -29,14 +29,14 @@ from __future__ import annotations
 import ctypes
 import functools
 import math
-import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from mic.model import backend as backends
 from mic.model import generator as gen
 from mic.model import native
 from mic.model.generator import GeneratorBank
@@ -131,25 +131,6 @@ def _chunk_size(settings: InverseSettings, num_modules: int, use_native: bool) -
     return max(1, _DEFAULT_CHUNK_PAIRS // num_modules)
 
 
-def _use_native(bank: GeneratorBank, backend: str) -> bool:
-    """Whether to run the C CPU kernel ("auto" falls back to torch, with a warning, where it cannot be built)."""
-    if backend not in ("auto", "native", "torch"):
-        raise ValueError("backend must be 'auto', 'native' or 'torch'")
-    cpu32 = bank.device.type == "cpu" and bank.dtype == torch.float32
-    if backend == "native" and not cpu32:
-        raise ValueError("the native backend needs a float32 bank on the CPU")
-    if backend == "torch" or not cpu32:
-        return False
-    try:
-        _kernel()
-    except native.NativeUnavailable as err:
-        if backend == "native":
-            raise
-        warnings.warn(f"inverting on the (slower) torch engine: {err}", RuntimeWarning, stacklevel=3)
-        return False
-    return True
-
-
 def _run_chunk(
     bank: GeneratorBank, targets: Tensor, start: Tensor, settings: InverseSettings, ws: gen.Workspace | None
 ) -> tuple[Tensor, Tensor, Tensor, gen.Workspace]:
@@ -172,19 +153,29 @@ def _run_chunk(
     return losses.permute(0, 2, 1).cpu(), x.permute(2, 0, 1).cpu(), ws.y, ws
 
 
-_LANES = 8
+_WEIGHTS = ("w_ih", "w_hh", "b_ih", "b_hh", "w_out", "b_out")  # GeneratorBank's fields, as the kernel takes them
+
+
+class _Inversion(ctypes.Structure):
+    """ctypes mirror of mic_inversion in invert.c (one module's call), checked against the library's layout on load."""
+
+    _fields_ = [
+        (name, ctypes.c_int) for name in ("n_blocks", "n_t", "h", "n_o", "n_i", "iterations", "bias_correction")
+    ]
+    _fields_ += [(name, ctypes.c_float) for name in ("lr", "beta1", "beta2", "eps")]
+    _fields_ += [(name, ctypes.c_void_p) for name in (*_WEIGHTS, "target", "x", "losses", "y_keep", "scratch")]
 
 
 @functools.cache
-def _kernel() -> tuple[Callable, Callable]:
-    """(invert one module, scratch size) of the compiled kernel; raises native.NativeUnavailable."""
-    lib = native.load("invert")
-    run, size = lib.mic_invert_module, lib.mic_invert_scratch_floats
-    run.argtypes = [ctypes.c_int] * 6 + [ctypes.c_float] * 4 + [ctypes.c_int] + [ctypes.c_void_p] * 11
-    run.restype = None
-    size.argtypes = [ctypes.c_int] * 4
-    size.restype = ctypes.c_long
-    return run, size
+def _kernel(variant: str = "native") -> ctypes.CDLL:
+    """The compiled inversion kernel; raises native.NativeUnavailable, or native.LayoutMismatch."""
+    lib = native.load("invert", variant)
+    native.check_layout(lib, "mic_inversion", _Inversion)
+    lib.mic_invert_module.argtypes = [ctypes.POINTER(_Inversion)]
+    lib.mic_invert_module.restype = None
+    lib.mic_invert_scratch_floats.argtypes = [ctypes.c_int] * 4
+    lib.mic_invert_scratch_floats.restype = ctypes.c_long
+    return lib
 
 
 def _run_chunk_native(
@@ -193,56 +184,47 @@ def _run_chunk_native(
     """CPU kernel for one chunk: targets [B, T, O], start vectors [B, G, 4].
 
     Returns losses [K+1, B, G], final mixtures [B, G, 4] and final outputs [T, G, O, B].
-    Lanes are targets in blocks of 8 ([blocks, ..., 8]); padding lanes are zero targets.
+    Lanes are targets in blocks of L (the kernel's lane width; [blocks, ..., L]); padding lanes
+    are zero targets. The kernel takes each module's weights as nn.LSTM holds them.
     """
-    run, scratch_floats = _kernel()
+    lib = _kernel(native.variant())
+    lanes = native.lanes(lib)
     b, steps, o_size = targets.shape
     g, h, n_i = bank.num_generators, bank.hidden_size, gen.INPUT_SIZE
-    nb = -(-b // _LANES)
-    pad = nb * _LANES - b
-    scale = torch.ones(4 * h, 1)
-    scale[2 * h : 3 * h] = 2.0
-    w_in = (bank.w_ih * scale).contiguous().numpy()
-    w_rec = (bank.w_hh * scale).contiguous().numpy()
-    bias = ((bank.b_ih + bank.b_hh) * scale[:, 0]).contiguous().numpy()
-    w_hh_t = bank.w_hh.transpose(1, 2).contiguous().numpy()
-    w_out, b_out = bank.w_out.contiguous().numpy(), bank.b_out.contiguous().numpy()
-    target = torch.nn.functional.pad(targets.float(), (0, 0, 0, 0, 0, pad))  # [nb*8, T, O]
-    target = target.reshape(nb, _LANES, steps, o_size).permute(0, 2, 3, 1).contiguous().numpy()  # [nb, T, O, 8]
-    x = torch.nn.functional.pad(start.float(), (0, 0, 0, 0, 0, pad), value=0.25)  # [nb*8, G, 4]
-    x = x.reshape(nb, _LANES, g, n_i).permute(2, 0, 3, 1).contiguous().numpy()  # [G, nb, 4, 8]
-    losses = np.empty((g, settings.iterations + 1, nb, _LANES), np.float32)
-    y = np.empty((g, nb, steps, o_size, _LANES), np.float32)
-    scratch = np.empty(scratch_floats(steps, h, o_size, n_i), np.float32)
+    nb = -(-b // lanes)
+    pad = nb * lanes - b
+    weights = {name: getattr(bank, name).detach().contiguous().numpy() for name in _WEIGHTS}  # [G, ...] each
+    target = torch.nn.functional.pad(targets.float(), (0, 0, 0, 0, 0, pad))  # [nb*L, T, O]
+    target = target.reshape(nb, lanes, steps, o_size).permute(0, 2, 3, 1).contiguous().numpy()  # [nb, T, O, L]
+    x = torch.nn.functional.pad(start.float(), (0, 0, 0, 0, 0, pad), value=0.25)  # [nb*L, G, 4]
+    x = x.reshape(nb, lanes, g, n_i).permute(2, 0, 3, 1).contiguous().numpy()  # [G, nb, 4, L]
+    losses = np.empty((g, settings.iterations + 1, nb, lanes), np.float32)
+    y = np.empty((g, nb, steps, o_size, lanes), np.float32)
+    scratch = np.empty(lib.mic_invert_scratch_floats(steps, h, o_size, n_i), np.float32)
     b1, b2 = settings.betas
+    call = _Inversion(
+        n_blocks=nb,
+        n_t=steps,
+        h=h,
+        n_o=o_size,
+        n_i=n_i,
+        iterations=settings.iterations,
+        bias_correction=int(settings.bias_correction),
+        lr=settings.learning_rate,
+        beta1=b1,
+        beta2=b2,
+        eps=settings.eps,
+        target=target.ctypes.data,
+        scratch=scratch.ctypes.data,
+    )
     for m_idx in range(g):
-        run(
-            nb,
-            steps,
-            h,
-            o_size,
-            n_i,
-            settings.iterations,
-            settings.learning_rate,
-            b1,
-            b2,
-            settings.eps,
-            int(settings.bias_correction),
-            w_in[m_idx].ctypes.data,
-            w_rec[m_idx].ctypes.data,
-            w_hh_t[m_idx].ctypes.data,
-            bias[m_idx].ctypes.data,
-            w_out[m_idx].ctypes.data,
-            b_out[m_idx].ctypes.data,
-            target.ctypes.data,
-            x[m_idx].ctypes.data,
-            losses[m_idx].ctypes.data,
-            y[m_idx].ctypes.data,
-            scratch.ctypes.data,
-        )
-    losses_t = torch.from_numpy(losses).reshape(g, -1, nb * _LANES)[:, :, :b].permute(1, 2, 0)
-    mixtures = torch.from_numpy(x).permute(1, 3, 0, 2).reshape(nb * _LANES, g, n_i)[:b]
-    outputs = torch.from_numpy(y).permute(2, 0, 3, 1, 4).reshape(steps, g, o_size, nb * _LANES)[..., :b]
+        for name, w in weights.items():
+            setattr(call, name, w[m_idx].ctypes.data)
+        call.x, call.losses, call.y_keep = x[m_idx].ctypes.data, losses[m_idx].ctypes.data, y[m_idx].ctypes.data
+        lib.mic_invert_module(ctypes.byref(call))
+    losses_t = torch.from_numpy(losses).reshape(g, -1, nb * lanes)[:, :, :b].permute(1, 2, 0)
+    mixtures = torch.from_numpy(x).permute(1, 3, 0, 2).reshape(nb * lanes, g, n_i)[:b]
+    outputs = torch.from_numpy(y).permute(2, 0, 3, 1, 4).reshape(steps, g, o_size, nb * lanes)[..., :b]
     return losses_t, mixtures, outputs
 
 
@@ -269,7 +251,7 @@ def inverse_classify(
     losses = torch.empty(settings.iterations + 1, n, g)
     mixtures = torch.empty(n, g, gen.INPUT_SIZE)
     recon = torch.empty(len(keep), g, steps, o_size) if keep else None
-    use_native = _use_native(bank, backend)
+    use_native = backends.use_native(lambda: _kernel(native.variant()), bank.device, bank.dtype, backend, "inverting")
     ws = None
     size = _chunk_size(settings, g, use_native)
     for lo in range(0, n, size):

@@ -7,7 +7,7 @@ generated and the (output-noised) prototype sequences, and takes an Adam step. E
 generator keeps the weights with the lowest training loss seen (the loss of a step is that of
 the weights before its update).
 
-CPU training runs a C kernel (mic/native/train_step.c): forward, loss, backward, best-weights
+CPU training runs a C kernel (mic/model/native/train_step.c): forward, loss, backward, best-weights
 bookkeeping and Adam of all generators, for a chunk of steps per call, every (sequence,
 generator) pair a SIMD lane. A per-op framework costs several microseconds per op and T=205 steps need ~11 ops each,
 which made every torch formulation tried (autograd, hand-written bmm engines in several
@@ -28,7 +28,6 @@ import ctypes
 import functools
 import math
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 
@@ -36,6 +35,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mic.model import backend as backends
 from mic.model import generator as gen
 from mic.model import native
 from mic.model.generator import GeneratorBank
@@ -162,17 +162,16 @@ class _Episodes:
 
 # --------------------------------------------------------------------------- CPU kernel
 #
-# The C kernel (mic/native/train_step.c) runs 8 lanes per SIMD vector; a lane is a (sequence b,
-# generator g) pair: lane g of lane group b, generators padded to whole blocks of 8. It keeps the
-# parameters, their gradients, Adam moments and best weights in that lane layout (per block of 8
-# generators: w_in [I, 4H], w_hh transposed [H, 4H], b_ih, b_hh, w_out [O, H], b_out, each x 8),
-# and does a whole chunk of steps in one call: forward, loss, backward, best weights, Adam.
-
-_LANES = 8
+# The C kernel (mic/model/native/train_step.c) runs L lanes per SIMD vector, L as the library
+# reports it (native.lanes); a lane is a (sequence b, generator g) pair: lane g of lane group b,
+# generators padded to whole blocks of L. It keeps the parameters, their gradients, Adam moments
+# and best weights in that lane layout (per block of L generators: w_in [I, 4H], w_hh transposed
+# [H, 4H], b_ih, b_hh, w_out [O, H], b_out, each x L), and does a whole chunk of steps in one call:
+# forward, loss, backward, best weights, Adam.
 
 
 class _TrainerState(ctypes.Structure):
-    """ctypes mirror of mic_trainer in train_step.c (same fields, same order)."""
+    """ctypes mirror of mic_trainer in train_step.c, checked against the library's layout on load."""
 
     _fields_ = [(name, ctypes.c_int) for name in ("n_wblocks", "batch", "n_t", "h", "n_o", "n_i", "n_gen", "adam_t")]
     _fields_ += [(name, ctypes.c_float) for name in ("beta1", "beta2", "eps")]
@@ -183,9 +182,10 @@ class _TrainerState(ctypes.Structure):
 
 
 @functools.cache
-def _kernel() -> ctypes.CDLL:
-    """The compiled training kernel; raises native.NativeUnavailable."""
-    lib = native.load("train_step")
+def _kernel(variant: str = "native") -> ctypes.CDLL:
+    """The compiled training kernel; raises native.NativeUnavailable, or native.LayoutMismatch."""
+    lib = native.load("train_step", variant)
+    native.check_layout(lib, "mic_trainer", _TrainerState)
     state = ctypes.POINTER(_TrainerState)
     lib.mic_train_steps.argtypes = [state, ctypes.c_int, ctypes.c_long] + [ctypes.c_void_p] * 4
     lib.mic_train_gradients.argtypes = [state] + [ctypes.c_void_p] * 3
@@ -196,25 +196,26 @@ def _kernel() -> ctypes.CDLL:
     return lib
 
 
-def _to_lanes(a: Tensor, n_blocks: int) -> Tensor:
-    """[*rest, G] -> [blocks, *rest, 8], generators zero-padded to whole blocks."""
-    a = torch.nn.functional.pad(a.float(), (0, n_blocks * _LANES - a.shape[-1]))
-    return a.reshape(*a.shape[:-1], n_blocks, _LANES).movedim(-2, 0)
+def _to_lanes(a: Tensor, n_blocks: int, lanes: int) -> Tensor:
+    """[*rest, G] -> [blocks, *rest, lanes], generators zero-padded to whole blocks."""
+    a = torch.nn.functional.pad(a.float(), (0, n_blocks * lanes - a.shape[-1]))
+    return a.reshape(*a.shape[:-1], n_blocks, lanes).movedim(-2, 0)
 
 
 def _from_lanes(a: Tensor, n_gen: int) -> Tensor:
-    """[blocks, *rest, 8] -> [G, *rest]."""
+    """[blocks, *rest, lanes] -> [G, *rest]."""
     return a.movedim(0, -2).flatten(-2)[..., :n_gen].movedim(-1, 0)
 
 
 class _NativeTrainer:
     """CPU float32 training state of the C kernel: parameters, Adam moments and best weights in lane layout."""
 
-    def __init__(self, bank: GeneratorBank, settings: TrainSettings, steps: int) -> None:
-        self.lib = _kernel()
+    def __init__(self, bank: GeneratorBank, settings: TrainSettings, steps: int, variant: str | None = None) -> None:
+        self.lib = _kernel(variant or native.variant())
+        self.lanes = native.lanes(self.lib)
         batch = settings.prototypes_per_step
         g, h, o, n_i = bank.num_generators, bank.hidden_size, bank.output_size, bank.w_ih.shape[2]
-        self.n_gen, self.n_wblocks, self.batch = g, -(-g // _LANES), batch
+        self.n_gen, self.n_wblocks, self.batch = g, -(-g // self.lanes), batch
         self.dims = (h, o, n_i)
         n = self.lib.mic_train_param_floats(self.n_wblocks, h, o, n_i)
         e = lambda size: np.zeros(size, np.float32)  # noqa: E731
@@ -222,7 +223,7 @@ class _NativeTrainer:
         self.theta[:] = self._to_flat(bank.tensors())
         self.best = self.theta.copy()
         n_blocks = batch * self.n_wblocks
-        self.sq = e(n_blocks * _LANES)
+        self.sq = e(n_blocks * self.lanes)
         self.scratch = e(self.lib.mic_train_scratch_floats(n_blocks, steps, h, o))
         self.best_loss = np.full(g, np.inf, np.float32)
         self.best_step = np.zeros(g, np.int64)
@@ -256,7 +257,7 @@ class _NativeTrainer:
         """Parameters in PARAM_NAMES order ([G, ...] each) -> the kernel's flat lane layout."""
         w_ih, w_hh, b_ih, b_hh, w_out, b_out = (t.detach().float().cpu() for t in tensors)
         parts = [w_ih.permute(2, 1, 0), w_hh.permute(2, 1, 0), b_ih.T, b_hh.T, w_out.permute(1, 2, 0), b_out.T]
-        lanes = [_to_lanes(p, self.n_wblocks) for p in parts]  # [blocks, ..., 8] each
+        lanes = [_to_lanes(p, self.n_wblocks, self.lanes) for p in parts]  # [blocks, ..., L] each
         return torch.cat([x.reshape(self.n_wblocks, -1) for x in lanes], 1).reshape(-1).numpy()
 
     def _from_flat(self, flat: np.ndarray) -> list[Tensor]:
@@ -264,17 +265,17 @@ class _NativeTrainer:
         h, o, n_i = self.dims
         shapes = [(n_i, 4 * h), (h, 4 * h), (4 * h,), (4 * h,), (o, h), (o,)]
         blocks = torch.from_numpy(flat.copy()).reshape(self.n_wblocks, -1)
-        parts = torch.split(blocks, [math.prod(sh) * _LANES for sh in shapes], 1)
+        parts = torch.split(blocks, [math.prod(sh) * self.lanes for sh in shapes], 1)
         w_ih, w_hh, b_ih, b_hh, w_out, b_out = (
-            _from_lanes(p.reshape(self.n_wblocks, *sh, _LANES), self.n_gen) for p, sh in zip(parts, shapes)
+            _from_lanes(p.reshape(self.n_wblocks, *sh, self.lanes), self.n_gen) for p, sh in zip(parts, shapes)
         )
         return [w_ih.transpose(1, 2), w_hh.transpose(1, 2), b_ih, b_hh, w_out, b_out]
 
     def _lane_inputs(self, x0: Tensor, target: Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """x0 [S, G, B, I] and target [S, G, B, T, O] -> [S, B * blocks, I, 8] and [S, B * blocks, T, O, 8]."""
+        """x0 [S, G, B, I] and target [S, G, B, T, O] -> [S, B * blocks, I, L] and [S, B * blocks, T, O, L]."""
         s_n, b_n = x0.shape[0], self.batch
-        x = _to_lanes(x0.permute(0, 2, 3, 1), self.n_wblocks)  # [blocks, S, B, I, 8]
-        t = _to_lanes(target.permute(0, 2, 3, 4, 1), self.n_wblocks)  # [blocks, S, B, T, O, 8]
+        x = _to_lanes(x0.permute(0, 2, 3, 1), self.n_wblocks, self.lanes)  # [blocks, S, B, I, L]
+        t = _to_lanes(target.permute(0, 2, 3, 4, 1), self.n_wblocks, self.lanes)  # [blocks, S, B, T, O, L]
         x = x.permute(1, 2, 0, 3, 4).reshape(s_n, b_n * self.n_wblocks, *x.shape[3:])
         t = t.permute(1, 2, 0, 3, 4, 5).reshape(s_n, b_n * self.n_wblocks, *t.shape[3:])
         return x.contiguous().numpy(), t.contiguous().numpy()
@@ -397,26 +398,6 @@ class _TorchTrainer:
         return self.bank.to("cpu")
 
 
-def _trainer(bank: GeneratorBank, settings: TrainSettings, steps: int, backend: str):
-    """The native trainer (float32 on CPU) or the torch one, as asked.
-
-    "auto" falls back to the torch engine, with a warning, where the C kernel cannot be built.
-    """
-    if backend not in ("auto", "native", "torch"):
-        raise ValueError("backend must be 'auto', 'native' or 'torch'")
-    cpu32 = bank.device.type == "cpu" and bank.dtype == torch.float32
-    if backend == "native" and not cpu32:
-        raise ValueError("the native backend needs a float32 bank on the CPU")
-    if backend == "native" or (backend == "auto" and cpu32):
-        try:
-            return _NativeTrainer(bank, settings, steps)
-        except native.NativeUnavailable as err:
-            if backend == "native":
-                raise
-            warnings.warn(f"training on the (slower) torch engine: {err}", RuntimeWarning, stacklevel=3)
-    return _TorchTrainer(bank, settings)
-
-
 def train_generators(
     prototypes: Tensor,
     settings: TrainSettings,
@@ -439,7 +420,10 @@ def train_generators(
     start = time.perf_counter()
     g_n, _, t_n, o_n = protos.shape
     bank = gen.init_bank(seeds, settings.hidden_size, o_n, device=device)
-    trainer = _trainer(bank, settings, t_n, backend)
+    if backends.use_native(lambda: _kernel(native.variant()), bank.device, bank.dtype, backend, "training"):
+        trainer = _NativeTrainer(bank, settings, t_n)
+    else:
+        trainer = _TorchTrainer(bank, settings)
     episodes = _Episodes(protos, settings, seeds)
     losses = torch.empty(settings.steps, g_n)
     for step0 in range(0, settings.steps, _CHUNK):

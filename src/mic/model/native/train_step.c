@@ -1,17 +1,16 @@
-/* Training a bank of small LSTM generators, 8 lanes per SIMD vector.
+/* Training a bank of small LSTM generators, L = MIC_LANES lanes per SIMD vector (lanes.h).
  *
- * Lanes are (sequence, generator) pairs, grouped in blocks of 8 that sit innermost in every array
- * ([blocks, ..., 8]). Sequence b of generator g is lane g of lane group b: block b * n_wblocks + g / 8,
- * slot g % 8 (generators padded to whole blocks), so all sequences of a generator sit in the same
+ * Lanes are (sequence, generator) pairs, grouped in blocks of L that sit innermost in every array
+ * ([blocks, ..., L]). Sequence b of generator g is lane g of lane group b: block b * n_wblocks + g / L,
+ * slot g % L (generators padded to whole blocks), so all sequences of a generator sit in the same
  * slot and the weights of block blk are weight block blk % n_wblocks. numba's auto-vectoriser could
  * not be made to run loops over so few lanes as vectors, which is why this is C with GCC/Clang
  * vector extensions (portable: any target, any vector width).
  *
  * The parameters live in this lane layout too, with their Adam state, so a step needs no
  * conversion: per weight block, w_in [I, 4H], w_hh [H, 4H] (transposed: row k holds column k of
- * nn.LSTM's weight_hh), b_ih [4H], b_hh [4H], w_out [O, H], b_out [O], each times 8 lanes, back to
- * back. Gate rows are nn.LSTM's i, f, g, o; tanh(z) = 2 sigmoid(2z) - 1 lets the g gate share the
- * sigmoid (its pre-activation is doubled after the matrix-vector product, which is exact).
+ * nn.LSTM's weight_hh), b_ih [4H], b_hh [4H], w_out [O, H], b_out [O], each times L lanes, back to
+ * back: nn.LSTM's weights as they are (lanes.h: the g gate).
  */
 #include <math.h>
 
@@ -21,19 +20,19 @@
 #define KEEP(old, sum) (add ? (old) + (sum) : (sum))
 
 /* out[j] = sum_t m[t * n + j] for j < n, t < n_t; added to out[j] where add. */
-static inline void column_sums(v8 *restrict out, const v8 *restrict m, int n, int n_t, int add) {
+static inline void column_sums(vf *restrict out, const vf *restrict m, int n, int n_t, int add) {
     int j = 0;
     for (; j + 4 <= n; j += 4) {
-        v8 a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+        vf a0 = splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
         for (int t = 0; t < n_t; ++t) {
-            const v8 *row = m + (long)t * n + j;
+            const vf *row = m + (long)t * n + j;
             a0 += row[0]; a1 += row[1]; a2 += row[2]; a3 += row[3];
         }
         out[j] = KEEP(out[j], a0); out[j + 1] = KEEP(out[j + 1], a1);
         out[j + 2] = KEEP(out[j + 2], a2); out[j + 3] = KEEP(out[j + 3], a3);
     }
     for (; j < n; ++j) {
-        v8 a = splat(0.0f);
+        vf a = splat(0.0f);
         for (int t = 0; t < n_t; ++t) a += m[(long)t * n + j];
         out[j] = KEEP(out[j], a);
     }
@@ -42,37 +41,37 @@ static inline void column_sums(v8 *restrict out, const v8 *restrict m, int n, in
 /* out[i * n_b + j] = sum_t a[t * n_a + i] * b[t * n_b + j] (i < n_a, j < n_b, t < n_t): a weight
  * gradient as a sum of outer products over time steps, 2 x 4 outputs at a time in registers; added
  * to out where add. */
-static inline void outer_sums(v8 *restrict out, const v8 *restrict a, int n_a, const v8 *restrict b, int n_b,
+static inline void outer_sums(vf *restrict out, const vf *restrict a, int n_a, const vf *restrict b, int n_b,
                               int n_t, int add) {
     int i = 0;
     for (; i + 2 <= n_a; i += 2) {
         int j = 0;
         for (; j + 4 <= n_b; j += 4) {
-            v8 c[2][4] = {{splat(0.0f)}};
+            vf c[2][4] = {{splat(0.0f)}};
             for (int u = 0; u < 2; ++u) for (int w = 0; w < 4; ++w) c[u][w] = splat(0.0f);
             for (int t = 0; t < n_t; ++t) {
-                const v8 *ar = a + (long)t * n_a + i, *br = b + (long)t * n_b + j;
+                const vf *ar = a + (long)t * n_a + i, *br = b + (long)t * n_b + j;
                 for (int u = 0; u < 2; ++u) {
-                    v8 au = ar[u];
+                    vf au = ar[u];
                     for (int w = 0; w < 4; ++w) c[u][w] += au * br[w];
                 }
             }
             for (int u = 0; u < 2; ++u)
                 for (int w = 0; w < 4; ++w) {
-                    v8 *o = out + (i + u) * n_b + j + w;
+                    vf *o = out + (i + u) * n_b + j + w;
                     *o = KEEP(*o, c[u][w]);
                 }
         }
         for (; j < n_b; ++j)
             for (int u = 0; u < 2; ++u) {
-                v8 c = splat(0.0f);
+                vf c = splat(0.0f);
                 for (int t = 0; t < n_t; ++t) c += a[(long)t * n_a + i + u] * b[(long)t * n_b + j];
                 out[(i + u) * n_b + j] = KEEP(out[(i + u) * n_b + j], c);
             }
     }
     for (; i < n_a; ++i)
         for (int j = 0; j < n_b; ++j) {
-            v8 c = splat(0.0f);
+            vf c = splat(0.0f);
             for (int t = 0; t < n_t; ++t) c += a[(long)t * n_a + i] * b[(long)t * n_b + j];
             out[i * n_b + j] = KEEP(out[i * n_b + j], c);
         }
@@ -80,21 +79,21 @@ static inline void outer_sums(v8 *restrict out, const v8 *restrict a, int n_a, c
 
 /* Vectors of one weight block's parameters: w_in, w_hh, b_ih, b_hh, w_out, b_out. */
 static inline long wblock_vectors(int h, int n_o, int n_i) {
-    return (long)n_i * 4 * h + (long)h * 4 * h + 8L * h + (long)n_o * h + n_o;
+    return (long)n_i * 4 * h + (long)h * 4 * h + 2L * 4 * h + (long)n_o * h + n_o;
 }
 
 /* Scratch floats one step needs. */
 long mic_train_scratch_floats(int n_blocks, int n_t, int h, int n_o) {
     (void)n_blocks;  /* blocks run one after the other through the same scratch */
-    return 8L * ((long)n_t * 4 * h + 3L * (n_t + 1) * h + (long)n_t * n_o + 2L * h + 4L * h);
+    return (long)MIC_LANES * ((long)n_t * 4 * h + 3L * (n_t + 1) * h + (long)n_t * n_o + 2L * h + 4L * h);
 }
 
 /* Parameter floats of the whole bank (per buffer: values, gradients, Adam moments, best). */
 long mic_train_param_floats(int n_wblocks, int h, int n_o, int n_i) {
-    return 8L * n_wblocks * wblock_vectors(h, n_o, n_i);
+    return (long)MIC_LANES * n_wblocks * wblock_vectors(h, n_o, n_i);
 }
 
-/* Forward, loss and backward of one step for every lane block: sq [n_blocks, 8] gets each lane's
+/* Forward, loss and backward of one step for every lane block: sq [n_blocks, L] gets each lane's
  * squared error and grad (parameter layout) the gradients, summed over a generator's sequences in
  * order (b_hh's equal b_ih's).
  *
@@ -108,17 +107,17 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
     const long n_gates = (long)n_t * h4, n_state = (long)(n_t + 1) * h, n_dy = (long)n_t * n_o;
     const long per_block = n_gates + 3 * n_state + n_dy + 2L * h;
     const long per_wblock = wblock_vectors(h, n_o, n_i);
-    const v8 zero = splat(0.0f);
-    v8 *bias = (v8 *)scratch + per_block;              /* [4H] b_ih + b_hh */
-#define VIEW(base, n) ((v8 *)(base) + blk * (long)(n))
-#define GATES ((v8 *)scratch)                          /* [T, 4H]; the backward overwrites them with dz */
+    const vf zero = splat(0.0f);
+    vf *bias = (vf *)scratch + per_block;              /* [4H] b_ih + b_hh */
+#define VIEW(base, n) ((vf *)(base) + blk * (long)(n))
+#define GATES ((vf *)scratch)                          /* [T, 4H]; the backward overwrites them with dz */
 #define CELL (GATES + n_gates)                         /* [T+1, H], slot 0 = zero state */
 #define TCELL (CELL + n_state)                         /* [T+1, H], tanh of the cell, slot t+1 for step t */
 #define HID (TCELL + n_state)                          /* [T+1, H], slot 0 = zero state */
 #define DY (HID + n_state)                             /* [T, O]: scale * error */
 #define DH (DY + n_dy)                                 /* [H] */
 #define DC (DH + h)                                    /* [H] */
-#define WEIGHTS(base) ((v8 *)(base) + (blk % n_wblocks) * per_wblock)
+#define WEIGHTS(base) ((vf *)(base) + (blk % n_wblocks) * per_wblock)
 #define W_IN(base) WEIGHTS(base)                       /* [I, 4H] */
 #define W_HH(base) (W_IN(base) + (long)n_i * h4)       /* [H, 4H] */
 #define B_IH(base) (W_HH(base) + (long)h * h4)         /* [4H] */
@@ -127,21 +126,21 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
 #define B_OUT(base) (W_OUT(base) + (long)n_o * h)      /* [O] */
     for (int blk = 0; blk < n_blocks; ++blk) {
         for (int k = 0; k < h; ++k) { CELL[k] = zero; HID[k] = zero; DH[k] = zero; DC[k] = zero; }
-        const v8 *b_ih = B_IH(params), *b_hh = B_HH(params);
+        const vf *b_ih = B_IH(params), *b_hh = B_HH(params);
         for (int r = 0; r < h4; ++r) bias[r] = b_ih[r] + b_hh[r];
-        v8 err2 = zero;
+        vf err2 = zero;
         for (int t = 0; t < n_t; ++t) {
-            v8 *g = GATES + t * h4;
+            vf *g = GATES + t * h4;
             if (t == 0)
                 gemv(g, bias, W_IN(params), 1, h4, VIEW(x0, n_i), h4, n_i);
             else
                 gemv(g, bias, W_HH(params), 1, h4, HID + t * h, h4, h);
             for (int r = 2 * h; r < 3 * h; ++r) g[r] = 2.0f * g[r];
             for (int r = 0; r < h4; ++r) g[r] = sigmoid(g[r]);
-            const v8 *cp = CELL + t * h;
-            v8 *cn = CELL + (t + 1) * h, *tc = TCELL + (t + 1) * h, *hn = HID + (t + 1) * h;
+            const vf *cp = CELL + t * h;
+            vf *cn = CELL + (t + 1) * h, *tc = TCELL + (t + 1) * h, *hn = HID + (t + 1) * h;
             cell_forward(g, cp, cn, tc, hn, h);
-            v8 *d = DY + t * n_o, *y = VIEW(target, n_t * n_o) + t * n_o, *bo = B_OUT(params);
+            vf *d = DY + t * n_o, *y = VIEW(target, n_t * n_o) + t * n_o, *bo = B_OUT(params);
             for (int o = 0; o < n_o; ++o) d[o] = bo[o] - y[o];
             gemv(d, d, W_OUT(params), h, 1, hn, n_o, h);
             for (int o = 0; o < n_o; ++o) {
@@ -153,15 +152,15 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
         /* Backward through time: dh, dc and the gate gradients dz, which overwrite the gates of
          * their step; the weight gradients are sums over steps, taken afterwards. */
         for (int t = n_t - 1; t >= 0; --t) {
-            v8 *dh = DH, *dc = DC, *g = GATES + t * h4;
+            vf *dh = DH, *dc = DC, *g = GATES + t * h4;
             gemv(dh, dh, W_OUT(params), 1, h, DY + t * n_o, h, n_o);
-            const v8 *cp = CELL + t * h, *tc = TCELL + (t + 1) * h;
+            const vf *cp = CELL + t * h, *tc = TCELL + (t + 1) * h;
             cell_backward(g, g, cp, tc, dh, dc, h);
             if (t > 0) gemv(dh, NULL, W_HH(params), h4, 1, g, h, h4);
         }
         const int add = blk >= n_wblocks;  /* a generator's later sequences add to its first one's */
-        const v8 *dz = GATES, *x = VIEW(x0, n_i);
-        v8 *d_wi = W_IN(grad);
+        const vf *dz = GATES, *x = VIEW(x0, n_i);
+        vf *d_wi = W_IN(grad);
         column_sums(B_IH(grad), dz, h4, n_t, add);
         outer_sums(W_HH(grad), HID + h, h, dz + h4, h4, n_t - 1, add);  /* hid slot t feeds step t */
         for (int j = 0; j < n_i; ++j)
@@ -170,8 +169,8 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
         outer_sums(W_OUT(grad), DY, n_o, HID + h, h, n_t, add);
     }
     for (int blk = 0; blk < n_wblocks; ++blk) {
-        const v8 *d_b = B_IH(grad);
-        v8 *d_bhh = B_HH(grad);
+        const vf *d_b = B_IH(grad);
+        vf *d_bhh = B_HH(grad);
         for (int r = 0; r < h4; ++r) d_bhh[r] = d_b[r];
     }
 #undef VIEW
@@ -192,21 +191,23 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
 }
 
 
-/* A training run's state (its ctypes mirror is mic.training._TrainerState: same fields, same
- * order). theta, grad, m, v and best hold mic_train_param_floats floats each; sq n_blocks * 8. */
-typedef struct {
-    int n_wblocks, batch, n_t, h, n_o, n_i, n_gen, adam_t;
-    float beta1, beta2, eps;
-    float *theta, *grad, *m, *v, *best, *sq, *scratch, *best_loss;
-    long *best_step;
-} mic_trainer;
+/* A training run's state; its ctypes mirror mic.model.training._TrainerState is checked against
+ * mic_trainer_layout_* on load. theta, grad, m, v and best hold mic_train_param_floats floats each;
+ * sq n_blocks * L; best_loss and best_step n_gen each. */
+#define MIC_TRAINER_FIELDS(X, S)                                                                     \
+    X(S, int, n_wblocks) X(S, int, batch) X(S, int, n_t) X(S, int, h) X(S, int, n_o) X(S, int, n_i) \
+    X(S, int, n_gen) X(S, int, adam_t) X(S, float, beta1) X(S, float, beta2) X(S, float, eps)       \
+    X(S, float *, theta) X(S, float *, grad) X(S, float *, m) X(S, float *, v) X(S, float *, best)   \
+    X(S, float *, sq) X(S, float *, scratch) X(S, float *, best_loss) X(S, long *, best_step)
+MIC_STRUCT(mic_trainer, MIC_TRAINER_FIELDS)
+MIC_LAYOUT(mic_trainer, mic_trainer, MIC_TRAINER_FIELDS)
 
 /* The step's mean squared error of each generator: losses [n_gen], summed over its sequences in order. */
 static void generator_losses(const mic_trainer *s, float *losses) {
     const float count = (float)(s->batch * s->n_t * s->n_o);
     for (int g = 0; g < s->n_gen; ++g) {
         float sq = 0.0f;
-        for (int b = 0; b < s->batch; ++b) sq += s->sq[((long)b * s->n_wblocks + g / 8) * 8 + g % 8];
+        for (int b = 0; b < s->batch; ++b) sq += s->sq[((long)b * s->n_wblocks + g / MIC_LANES) * MIC_LANES + g % MIC_LANES];
         losses[g] = sq / count;
     }
 }
@@ -220,13 +221,13 @@ static float error_scale(const mic_trainer *s) {
  * the weights before this update), and one Adam step as torch.optim.Adam takes it. */
 static void finish_step(mic_trainer *s, double lr, long step, float *losses) {
     const int nwb = s->n_wblocks;
-    const long per_wblock = 8L * wblock_vectors(s->h, s->n_o, s->n_i), n = nwb * per_wblock;
-    unsigned char improved[8];
+    const long per_wblock = (long)MIC_LANES * wblock_vectors(s->h, s->n_o, s->n_i), n = nwb * per_wblock;
+    unsigned char improved[MIC_LANES];
     generator_losses(s, losses);
     for (int wb = 0; wb < nwb; ++wb) {
         int any = 0;
-        for (int lane = 0; lane < 8; ++lane) {
-            int g = wb * 8 + lane;
+        for (int lane = 0; lane < MIC_LANES; ++lane) {
+            int g = wb * MIC_LANES + lane;
             improved[lane] = 0;
             if (g >= s->n_gen) continue;
             float loss = losses[g];
@@ -241,7 +242,7 @@ static void finish_step(mic_trainer *s, double lr, long step, float *losses) {
             float *best = s->best + wb * per_wblock;
             const float *theta = s->theta + wb * per_wblock;
             for (long i = 0; i < per_wblock; ++i)
-                if (improved[i % 8]) best[i] = theta[i];
+                if (improved[i % MIC_LANES]) best[i] = theta[i];
         }
     }
     s->adam_t += 1;
@@ -263,7 +264,7 @@ static void finish_step(mic_trainer *s, double lr, long step, float *losses) {
 void mic_train_steps(mic_trainer *s, int n_steps, long step0, const double *lrs, const float *x0, const float *target,
                      float *losses) {
     const int n_blocks = s->batch * s->n_wblocks;
-    const long x_stride = 8L * n_blocks * s->n_i, t_stride = 8L * n_blocks * s->n_t * s->n_o;
+    const long x_stride = (long)MIC_LANES * n_blocks * s->n_i, t_stride = (long)MIC_LANES * n_blocks * s->n_t * s->n_o;
     for (int k = 0; k < n_steps; ++k) {
         train_step(n_blocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, error_scale(s), s->theta, x0 + k * x_stride,
                    target + k * t_stride, s->grad, s->sq, s->scratch);
