@@ -31,8 +31,10 @@ def reference_inverse(
     b1, b2 = s.betas
     losses = []
     for k in range(s.iterations + 1):
-        x = x.clamp(0, 1)
-        x = (x / x.sum()).detach().requires_grad_(True)
+        if not (s.final_loss == "raw" and k == s.iterations and k > 0):  # the authors score the last step raw
+            x = x.clamp(0, 1)
+            x = x / x.sum()
+        x = x.detach().requires_grad_(True)
         inputs = torch.zeros(target.shape[0], 1, 4, dtype=bank.dtype)
         inputs[0, 0] = x
         loss = torch.nn.functional.mse_loss(lin(lstm(inputs)[0])[:, 0], target)
@@ -145,3 +147,26 @@ def test_input_validation(trained):
         inverse.inverse_classify(trained[0], torch.zeros(2, T, 3))
     with pytest.raises(ValueError):
         inverse.InverseSettings(iterations=-1)
+
+
+@pytest.mark.parametrize("backend", ["torch", "native"])
+def test_final_loss_on_the_raw_vector_as_the_authors_code(trained, backend):
+    """final_loss "raw": every loss but the last as before; the last one of the vector after the last step as is."""
+    bank = trained[0].to(dtype=torch.float64) if backend == "torch" else trained[0]
+    tol = dict(rtol=1e-5, atol=1e-7) if backend == "torch" else dict(rtol=2e-4, atol=2e-6)
+    targets = torch.randn(9, T, O, dtype=torch.float64).cumsum(1) * 0.2
+    raw = inverse.InverseSettings(iterations=4, final_loss="raw", seed=4)
+    projected = inverse.InverseSettings(iterations=4, seed=4)
+    result = inverse.inverse_classify(bank, targets, raw, backend=backend)
+    plain = inverse.inverse_classify(bank, targets, projected, backend=backend)
+    assert torch.equal(result.losses[:-1], plain.losses[:-1])
+    start = inverse.initial_vectors(9, 3, raw)
+    for n in range(9):
+        for g in range(3):
+            losses, mix = reference_inverse(bank.to(dtype=torch.float64), targets[n], g, start[n, g].double(), raw)
+            torch.testing.assert_close(
+                result.losses[:, n, g].double(), torch.tensor(losses, dtype=torch.float64), **tol
+            )
+            torch.testing.assert_close(result.mixtures[n, g].double(), mix, **tol)
+    with pytest.raises(ValueError, match="final_loss"):
+        inverse.InverseSettings(final_loss="best")

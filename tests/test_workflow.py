@@ -149,3 +149,17 @@ def test_deleting_one_checkpoint_retrains_only_its_generator_set(run: Path) -> N
     assert rows.get("train_generators_characters") == "1" and "train_generators_mnist" not in rows
     assert rows.get("inverse_classify") == str(CONFIG["replicates"])  # that setting's inversion, every replicate
     assert not {"preprocess", "select_prototypes", "train_baseline", "nearest_prototype"} & set(rows)
+
+
+def test_inversion_variants_beyond_the_paper(run: Path) -> None:
+    """Every configured variant ran on each replicate's best setting, scored on test and validation samples."""
+    for dataset, spec in CONFIG["datasets"].items():
+        for variant in spec["extended"]["variants"]:
+            for rep in range(CONFIG["replicates"]):
+                wildcards = {"dataset": dataset, "subset": "clustered", "rep": rep, "variant": variant}
+                table = pd.read_csv(run / layout.fill(layout.EXTENDED, **wildcards), sep="\t", dtype={"class": str})
+                overall = table[table["class"] == layout.ALL]
+                assert set(overall["split"]) == {"test", "validation"} and set(overall["model"]) == {"best"}
+                assert overall["accuracy"].between(0, 1).all()
+    html = (run / layout.REPORT / "report.html").read_text()
+    assert "Beyond the paper" in html and "extended MIC beats 1-NN" in html

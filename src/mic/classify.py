@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -333,9 +332,6 @@ class ClassifyResult:
         return frame if labels is not None else frame.drop(columns=["true_class", "correct"])
 
 
-_START_LOCK = threading.Lock()
-
-
 def _invert(
     bank: gen.GeneratorBank,
     targets: torch.Tensor,
@@ -345,29 +341,9 @@ def _invert(
     backend: str,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """inverse_classify on one chunk from given start vectors: final losses, mixtures, reconstructions [B, G, T, O]."""
-
-    owner = threading.get_ident()
-
-    def chunk_start(n: int, g: int, settings_: InverseSettings) -> torch.Tensor:
-        if threading.get_ident() != owner:  # another thread's inverse_classify draws as usual
-            return draw(n, g, settings_)
-        if (n, g) != tuple(start.shape[:2]):
-            raise RuntimeError(f"start vectors for {tuple(start.shape[:2])} (targets, modules), asked for {(n, g)}")
-        return start
-
-    # inverse_classify draws start vectors for the rows it is given; a chunk needs its rows of the whole
-    # input's draw instead (chunks must not change the start vectors), so the one function that draws them
-    # is swapped, for this thread, for the duration of the call. A `start=` argument of inverse_classify
-    # would replace this (its chunk helpers are private and change with the kernels).
-    with _START_LOCK:
-        draw = inverse.initial_vectors
-        inverse.initial_vectors = chunk_start
-        try:
-            result = inverse.inverse_classify(
-                bank, targets, settings, keep=range(len(targets)) if keep else (), backend=backend
-            )
-        finally:
-            inverse.initial_vectors = draw
+    result = inverse.inverse_classify(
+        bank, targets, settings, keep=range(len(targets)) if keep else (), backend=backend, start=start
+    )
     return result.final_losses, result.mixtures, result.reconstructions
 
 

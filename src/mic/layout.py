@@ -24,6 +24,8 @@ CHECKPOINT = f"{SETTING}/generators/{{cls}}.pt"
 VALIDATION_PREDICTIONS = f"{SETTING}/validation_predictions.tsv"
 VALIDATION_SUMMARY = f"{SETTING}/validation_summary.tsv"
 SUBSET = f"{RESULTS}/{{dataset}}/{{subset}}"
+# Inversion variants beyond the paper (mic.model.extended), run on a replicate's base and best settings.
+EXTENDED = f"{SUBSET}/rep{{rep}}/extended/{{variant}}.tsv"
 NEAREST_PROTOTYPE = f"{SUBSET}/rep{{rep}}/nearest_prototype.tsv"
 BASELINE = f"{RESULTS}/{{dataset}}/baseline/{{training_set}}/rep{{rep}}"
 TABLES = f"{RESULTS}/tables"
@@ -34,6 +36,7 @@ FIGURES = f"{REPORT}/figures"
 TABLE_NAMES = (
     "mic_accuracy",
     "mic_validation",
+    "mic_extended",
     "confusion",
     "heatmaps",
     "training",

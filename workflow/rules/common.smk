@@ -22,6 +22,7 @@ wildcard_constraints:
     rep=r"\d+",
     noise_in=r"[0-9.e+-]+",
     noise_out=r"[0-9.e+-]+",
+    variant=r"[A-Za-z][A-Za-z0-9_]*",
 
 
 def dataset_config(dataset):
@@ -169,6 +170,23 @@ def mic_targets():
     return paths
 
 
+def extended_runs():
+    """Every (data set, subset, replicate, variant) of the inversion variants beyond the paper."""
+    return [
+        {"dataset": dataset, "subset": subset, "rep": rep, "variant": variant}
+        for dataset in DATASETS
+        for variant in dataset_config(dataset).get("extended", {}).get("variants", {})
+        for subset in SUBSETS
+        if subset in layout.SELECTIONS  # the paper's two subsets, as for the forward baselines
+        for rep in REPLICATES
+    ]
+
+
+def extended_files():
+    """The table of every extended run, in the order of extended_runs()."""
+    return [layout.fill(layout.EXTENDED, **run) for run in extended_runs()]
+
+
 def all_targets():
     """Everything `rule all` asks for."""
-    return prepared_targets() + mic_targets() + baseline_targets() + report_targets()
+    return prepared_targets() + mic_targets() + baseline_targets() + extended_files() + report_targets()

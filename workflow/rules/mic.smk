@@ -102,3 +102,42 @@ rule module_losses:
         device=config["device"],
     script:
         "../scripts/module_losses.py"
+
+
+# Beyond the paper: inversion variants (several starts, DTW as the decision) on the generators of one
+# replicate's base and validation-best settings; the best setting needs every replicate's validation summaries.
+rule extended_inverse:
+    input:
+        data=layout.DATA,
+        prototypes=layout.PROTOTYPES,
+        summaries=lambda wc: subset_run_files(wc.dataset, wc.subset, "validation_summary.tsv"),
+        checkpoints=lambda wc: [
+            path
+            for run in subset_runs(wc.dataset, wc.subset)
+            if run["rep"] == int(wc.rep)
+            for path in generator_checkpoints(**run)
+        ],
+    output:
+        layout.EXTENDED,
+    log:
+        "logs/extended_inverse/{dataset}/{subset}_rep{rep}_{variant}.log",
+    benchmark:
+        "benchmarks/extended_inverse/{dataset}/{subset}_rep{rep}_{variant}.tsv"
+    conda:
+        "../../envs/mic.yaml"
+    threads: 1
+    resources:
+        mem_mb=6000,
+        runtime=120,
+        gpu=GPUS_PER_JOB,
+    params:
+        runs=lambda wc: subset_runs(wc.dataset, wc.subset),
+        classes=dataset_classes,
+        generator=dataset_param("generator"),
+        settings=dataset_param("inverse"),
+        variant=lambda wc: dataset_config(wc.dataset)["extended"]["variants"][wc.variant],
+        validation_per_class=dataset_param("validation", "per_class"),
+        seed=config["seed"],
+        device=config["device"],
+    script:
+        "../scripts/extended_inverse.py"

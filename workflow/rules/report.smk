@@ -16,6 +16,7 @@ rule collect_results:
         baseline_history=baseline_files("history.tsv"),
         heatmap=subset_files("heatmap.tsv"),
         nearest=nearest_files(),
+        extended=extended_files(),
     output:
         **{name: str(layout.table_file(name)) for name in layout.TABLE_NAMES},
         config=f"{layout.TABLES}/config.yaml",
@@ -33,6 +34,7 @@ rule collect_results:
         baseline_runs=baseline_runs(),
         subset_keys=subset_keys(),
         nearest_runs=nearest_runs(),
+        extended_runs=extended_runs(),
         config=config,
     script:
         "../scripts/collect_results.py"

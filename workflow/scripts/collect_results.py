@@ -14,6 +14,8 @@ tables = collect.collect_results(
     {"summary": inputs.baseline_summary, "history": inputs.baseline_history},
     params.nearest_runs,
     inputs.nearest,
+    params.extended_runs,
+    inputs.extended,
 )
 for name, table in tables.items():
     log.info("%s: %d rows", name, len(table))

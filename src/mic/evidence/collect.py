@@ -29,14 +29,22 @@ STRING_COLUMNS = [
     "target_class",
     "training_set",
     "metric",
+    "variant",
+    "model",
 ]
 
 TABLE_FILES = {name: layout.table_file(name, ".").name for name in layout.TABLE_NAMES}  # name -> file in TABLES
 
 
 def read_table(path: str | os.PathLike) -> pd.DataFrame:
-    """Read a tidy TSV, keeping names and noise labels as strings ("0" stays a class, "0.0001" a label)."""
-    header = pd.read_csv(path, sep="\t", nrows=0).columns
+    """Read a tidy TSV, keeping names and noise labels as strings ("0" stays a class, "0.0001" a label).
+
+    A table of a run that had nothing of its kind (e.g. no inversion variants configured) is empty.
+    """
+    try:
+        header = pd.read_csv(path, sep="\t", nrows=0).columns
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
     dtype = {column: str for column in STRING_COLUMNS if column in header}
     return pd.read_csv(path, sep="\t", dtype=dtype, keep_default_na=False, na_values=[""])
 
@@ -101,6 +109,8 @@ def collect_results(
     baseline_files: Mapping[str, Sequence[str]],
     nearest_runs: Sequence[Mapping],
     nearest_files: Sequence[str],
+    extended_runs: Sequence[Mapping] = (),
+    extended_files: Sequence[str] = (),
 ) -> dict[str, pd.DataFrame]:
     """Gather every per-job table into the tidy tables of TABLE_FILES.
 
@@ -109,6 +119,7 @@ def collect_results(
     subset) for heatmap_files, Figure 7's losses of the best model (module_losses). baseline_runs:
     (dataset, training_set, rep) for baseline_files' summary and history. nearest_runs: (dataset, subset, rep).
     mic_files may hold validation: the summaries of the validation samples, which choose the best models.
+    extended_runs: (dataset, subset, rep, variant) of extended_files, the inversion variants beyond the paper.
     """
     confusion, classes = [], {}
     for key, path in zip(mic_runs, mic_files["predictions"], strict=True):
@@ -132,6 +143,7 @@ def collect_results(
         "baselines": stack_tables(baseline_runs, baseline_files["summary"]),
         "baseline_history": stack_tables(baseline_runs, baseline_files["history"]),
         "nearest_prototype": stack_tables(nearest_runs, nearest_files),
+        "mic_extended": stack_tables(extended_runs, extended_files),
         "classes": class_table,
     }
 

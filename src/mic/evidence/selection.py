@@ -213,3 +213,21 @@ def nearest_interval(nearest: pd.DataFrame, dataset: str, subset: str, metric: s
     if values.index.name == "rep" or values.empty:
         return t_interval(values)
     return Interval(float(values.iloc[0]), 0.0, 1, "no training: the same in every replicate")
+
+
+def extended_reps(
+    extended: pd.DataFrame, dataset: str, subset: str, variant: str, model: str = "best", split: str = TEST
+) -> pd.Series:
+    """An inversion variant's overall accuracy per replicate, on the base or best model's generators."""
+    rows = rows_where(extended, dataset=dataset, subset=subset, variant=variant, model=model, split=split)
+    return per_replicate(rows[rows["class"] == ALL])
+
+
+def best_variant(extended: pd.DataFrame, dataset: str, subset: str, model: str = "best") -> str | None:
+    """The variant with the highest mean validation accuracy (never the test split); None where none ran."""
+    rows = rows_where(extended, dataset=dataset, subset=subset) if len(extended) else extended
+    means = {
+        v: extended_reps(extended, dataset, subset, v, model, "validation").mean() for v in set(rows.get("variant", []))
+    }
+    means = {v: m for v, m in means.items() if pd.notna(m)}
+    return max(sorted(means), key=means.get) if means else None

@@ -56,35 +56,13 @@ class GeneratorBank:
     w_out: Tensor  # [G, O, H]
     b_out: Tensor  # [G, O]
 
-    @property
-    def num_generators(self) -> int:
-        """Number of generators G."""
-        return self.w_ih.shape[0]
-
-    @property
-    def hidden_size(self) -> int:
-        """LSTM hidden size H."""
-        return self.w_hh.shape[2]
-
-    @property
-    def input_size(self) -> int:
-        """Selector size I (4)."""
-        return self.w_ih.shape[2]
-
-    @property
-    def output_size(self) -> int:
-        """Read-out size O."""
-        return self.w_out.shape[1]
-
-    @property
-    def device(self) -> torch.device:
-        """Device of the parameters."""
-        return self.w_ih.device
-
-    @property
-    def dtype(self) -> torch.dtype:
-        """Floating dtype of the parameters."""
-        return self.w_ih.dtype
+    # Sizes and placement, read off the stacked parameters.
+    num_generators = property(lambda self: self.w_ih.shape[0], doc="Number of generators G.")
+    hidden_size = property(lambda self: self.w_hh.shape[2], doc="LSTM hidden size H.")
+    input_size = property(lambda self: self.w_ih.shape[2], doc="Selector size I (4).")
+    output_size = property(lambda self: self.w_out.shape[1], doc="Read-out size O.")
+    device = property(lambda self: self.w_ih.device, doc="Device of the parameters.")
+    dtype = property(lambda self: self.w_ih.dtype, doc="Floating dtype of the parameters.")
 
     def tensors(self) -> list[Tensor]:
         """Parameters in PARAM_NAMES order."""
@@ -258,18 +236,9 @@ class Workspace:
         ]
         self.dcell2 = self.dcell.unsqueeze(1)
 
-    def matches(
-        self,
-        num_gen: int,
-        batch: int,
-        steps: int,
-        hidden: int,
-        out: int,
-        device: torch.device | str,
-        dtype: torch.dtype,
-        keep_dz: bool = False,
-    ) -> bool:
-        """Whether this workspace can be reused for the given problem."""
+    def matches(self, *problem: object, keep_dz: bool = False) -> bool:
+        """Whether this workspace can be reused for a problem given as __init__'s arguments."""
+        num_gen, batch, steps, hidden, out, device, dtype = problem
         return (
             self.shape == (num_gen, batch, steps, hidden, out)
             and self.device == torch.device(device)

@@ -45,6 +45,9 @@ _DEFAULT_CHUNK_PAIRS = 4096  # torch engine: (target, module) pairs per chunk wh
 _NATIVE_CHUNK = 256  # CPU kernel: targets per chunk when chunk_size is not given
 
 
+FINAL_LOSSES = ("projected", "raw")
+
+
 @dataclass(frozen=True)
 class InverseSettings:
     """Knobs of inverse classification (paper defaults; Adam as in the authors' code)."""
@@ -54,6 +57,9 @@ class InverseSettings:
     betas: tuple[float, float] = (0.9, 0.99)
     eps: float = 1e-8
     bias_correction: bool = False  # the authors' hand-written Adam uses raw m and v
+    # "projected": the last loss is that of the clipped, normalised vector (the paper's text); "raw": of the
+    # vector after the last Adam step as it is (the authors' code)
+    final_loss: str = "projected"
     init_low: float = 0.245
     init_high: float = 0.255
     seed: int = 0
@@ -66,6 +72,8 @@ class InverseSettings:
             raise ValueError("need 0 <= init_low <= init_high")
         if self.chunk_size is not None and self.chunk_size < 1:
             raise ValueError("chunk_size must be >= 1")
+        if self.final_loss not in FINAL_LOSSES:
+            raise ValueError(f"final_loss must be one of {FINAL_LOSSES}, got {self.final_loss!r}")
 
 
 @dataclass
@@ -143,7 +151,8 @@ def _run_chunk(
     losses = torch.empty(settings.iterations + 1, bank.num_generators, b, device=bank.device, dtype=bank.dtype)
     resid = None
     for k in range(settings.iterations + 1):
-        project(x)
+        if not (settings.final_loss == "raw" and k == settings.iterations and k > 0):
+            project(x)
         y = gen.forward(bank, x, ws)  # [T, G, O, B]
         resid = torch.sub(y, target, out=resid)
         torch.sum(resid.square(), (0, 2), out=losses[k]).div_(steps * o_size)
@@ -160,7 +169,8 @@ class _Inversion(ctypes.Structure):
     """ctypes mirror of mic_inversion in invert.c (one module's call), checked against the library's layout on load."""
 
     _fields_ = [
-        (name, ctypes.c_int) for name in ("n_blocks", "n_t", "h", "n_o", "n_i", "iterations", "bias_correction")
+        (name, ctypes.c_int)
+        for name in ("n_blocks", "n_t", "h", "n_o", "n_i", "iterations", "bias_correction", "raw_final")
     ]
     _fields_ += [(name, ctypes.c_float) for name in ("lr", "beta1", "beta2", "eps")]
     _fields_ += [(name, ctypes.c_void_p) for name in (*_WEIGHTS, "target", "x", "losses", "y_keep", "scratch")]
@@ -210,6 +220,7 @@ def _run_chunk_native(
         n_i=n_i,
         iterations=settings.iterations,
         bias_correction=int(settings.bias_correction),
+        raw_final=int(settings.final_loss == "raw"),
         lr=settings.learning_rate,
         beta1=b1,
         beta2=b2,
@@ -235,11 +246,13 @@ def inverse_classify(
     settings: InverseSettings = InverseSettings(),
     keep: Sequence[int] = (),
     backend: str = "auto",
+    start: Tensor | None = None,
 ) -> InverseResult:
     """Run every target [N, T, O] against every module of the bank; see the module docstring.
 
     keep: target indices whose final reconstructions (all modules) are returned.
     backend: "auto" (C kernel for a float32 CPU bank, else torch), "native" or "torch".
+    start: [N, G, 4] start vectors instead of the paper's uniform draw from settings.seed (initial_vectors).
     """
     targets = torch.as_tensor(targets)
     if targets.dim() != 3 or targets.shape[2] != bank.output_size:
@@ -247,7 +260,10 @@ def inverse_classify(
     n, steps, o_size = targets.shape
     g = bank.num_generators
     keep = [int(i) for i in keep]
-    start = initial_vectors(n, g, settings)
+    if start is None:
+        start = initial_vectors(n, g, settings)
+    elif tuple(start.shape) != (n, g, gen.INPUT_SIZE):
+        raise ValueError(f"start must be [N={n}, G={g}, {gen.INPUT_SIZE}], got {tuple(start.shape)}")
     losses = torch.empty(settings.iterations + 1, n, g)
     mixtures = torch.empty(n, g, gen.INPUT_SIZE)
     recon = torch.empty(len(keep), g, steps, o_size) if keep else None

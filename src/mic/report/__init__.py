@@ -16,6 +16,7 @@ from mic.evidence.selection import (  # noqa: F401
     overall_grid,
     with_validation,
 )
+from mic.evidence.verdicts import EXTENDED as EXTENDED_CLAIM  # noqa: F401
 from mic.layout import ALL  # noqa: F401
 from mic.report.paper import (  # noqa: F401
     FIGURE7,

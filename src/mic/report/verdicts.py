@@ -58,16 +58,23 @@ class _Printed:
 
 
 def verdicts(
-    mic: pd.DataFrame, baselines: pd.DataFrame, nearest: pd.DataFrame, paper: Mapping, names: Mapping[str, str | None]
+    mic: pd.DataFrame,
+    baselines: pd.DataFrame,
+    nearest: pd.DataFrame,
+    paper: Mapping,
+    names: Mapping[str, str | None],
+    extended: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each claim per data set/subset: the paper's difference beside ours (estimate, 95 % interval, replicates),
     and the three-valued verdict with its reason (see mic.evidence.verdicts)."""
     chosen = choices(mic)
     ordered = {run: chosen[run] for run in paper_runs(paper, names, list(chosen))}
-    table = claim_table(mic, baselines, nearest, lambda dataset: display_name(dataset, names), ordered)
+    table = claim_table(mic, baselines, nearest, lambda dataset: display_name(dataset, names), ordered, extended)
     printed = _Printed(paper)
     table["paper"] = [
-        "not reported" if row["claim"] == claims.NEAREST else _fmt(printed.difference(row, names.get(row["dataset"])))
+        "not reported"
+        if row["claim"] in (claims.NEAREST, claims.EXTENDED)
+        else _fmt(printed.difference(row, names.get(row["dataset"])))
         for _, row in table.iterrows()
     ]
     return table[REPORT_COLUMNS]

@@ -23,7 +23,7 @@
  * checked against mic_inversion_layout_* on load. scratch holds mic_invert_scratch_floats floats. */
 #define MIC_INVERSION_FIELDS(X, S)                                                                   \
     X(S, int, n_blocks) X(S, int, n_t) X(S, int, h) X(S, int, n_o) X(S, int, n_i) X(S, int, iterations) \
-    X(S, int, bias_correction) X(S, float, lr) X(S, float, beta1) X(S, float, beta2) X(S, float, eps)  \
+    X(S, int, bias_correction) X(S, int, raw_final) X(S, float, lr) X(S, float, beta1) X(S, float, beta2) X(S, float, eps)  \
     X(S, const float *, w_ih) X(S, const float *, w_hh) X(S, const float *, b_ih)                     \
     X(S, const float *, b_hh) X(S, const float *, w_out) X(S, const float *, b_out)                   \
     X(S, const float *, target) X(S, float *, x) X(S, float *, losses) X(S, float *, y_keep)          \
@@ -72,7 +72,7 @@ long mic_invert_scratch_floats(int n_t, int h, int n_o, int n_i) { return pass_f
 static inline __attribute__((always_inline)) void invert_pass(const mic_inversion *a, int first, const int P,
                                                               const float *w_hh_t) {
     const int n_blocks = a->n_blocks, n_t = a->n_t, h = a->h, n_o = a->n_o, n_i = a->n_i;
-    const int iterations = a->iterations, bias_correction = a->bias_correction;
+    const int iterations = a->iterations, bias_correction = a->bias_correction, raw_final = a->raw_final;
     const float lr = a->lr, b1 = a->beta1, b2 = a->beta2, eps = a->eps;
     const float *w_ih = a->w_ih, *w_hh = a->w_hh, *w_out = a->w_out, *b_out = a->b_out;
     float *x = a->x, *losses = a->losses, *scratch = a->scratch;
@@ -104,8 +104,9 @@ static inline __attribute__((always_inline)) void invert_pass(const mic_inversio
         for (int p = 0; p < P; ++p) bias_v[r * P + p] = splat(a->b_ih[r] + a->b_hh[r]);
     for (int k = 0; k < hp; ++k) { cell[k] = zero; hid[k] = zero; }
     for (int it = 0; it <= iterations; ++it) {
-        /* project: clip to [0, 1], divide by the sum (an all-zero vector stays zero) */
-        for (int p = 0; p < P; ++p) {
+        /* project: clip to [0, 1], divide by the sum (an all-zero vector stays zero); raw_final (the authors'
+         * code) scores the vector after the last update as it is */
+        for (int p = 0; p < P && !(raw_final && it == iterations && it > 0); ++p) {
             vf total = zero;
             for (int j = 0; j < n_i; ++j) {
                 xv[j * P + p] = vmin(vmax(xv[j * P + p], zero), one);
