@@ -44,6 +44,7 @@ def main() -> None:
     parser.add_argument("--configfile", default=str(REPO / "config" / "config.yaml"))
     parser.add_argument("--cores", default="2")
     parser.add_argument("--workdir", default=None, help="run here instead of a fresh temporary folder")
+    parser.add_argument("--replicates", type=int, default=None, help="override the config's replicates")
     parser.add_argument("--mirror", default=os.environ.get("MIC_DATA_MIRROR", str(REPO.parent / "shared" / "data")))
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -55,12 +56,15 @@ def main() -> None:
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="mic-pipeline-"))
     command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", args.configfile,
                "--cores", args.cores, "--quiet", "progress"]  # fmt: skip
+    if args.replicates:
+        command += ["--config", f"replicates={args.replicates}"]
     start = time.perf_counter()
     run = subprocess.run(command, cwd=workdir, env={**os.environ, "MIC_DATA_MIRROR": args.mirror})
     seconds = time.perf_counter() - start
     if run.returncode != 0:
         sys.exit(f"the pipeline failed (exit {run.returncode}) in {workdir}")
-    print(f"pipeline ({args.configfile}, --cores {args.cores}, in {workdir}): {seconds / 60:.1f} min")
+    replicates = f", replicates {args.replicates}" if args.replicates else ""
+    print(f"pipeline ({args.configfile}{replicates}, --cores {args.cores}, in {workdir}): {seconds / 60:.1f} min")
     print(rule_minutes(workdir).round(2).to_string())
     print(f"ratio: {seconds / reference:.2f}")
 

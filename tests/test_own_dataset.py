@@ -7,11 +7,13 @@ import copy
 import numpy as np
 import pytest
 
+from mic import layout
 from mic.data.preprocess import PreparedData
 from mic.data.prototypes import Prototypes
 from workflow_runner import load_test_config, snakemake, write_config
 
 pytestmark = pytest.mark.integration
+DATA = layout.fill(layout.DATA, dataset="gestures")
 
 
 def gestures(path, broken: bool = False, as_objects: bool = False, drop: str | None = None) -> None:
@@ -52,26 +54,30 @@ def config_for(npz, **extra) -> dict:
 
 def test_own_npz_is_preprocessed_and_gets_prototypes(tmp_path) -> None:
     gestures(tmp_path / "gestures.npz")
-    targets = [f"results/gestures/prototypes/{s}.{e}" for s in ("clustered", "random") for e in ("npz", "png")]
+    targets = [
+        layout.fill(pattern, dataset="gestures", subset=subset, rep=0)
+        for subset in ("clustered", "random")
+        for pattern in (layout.PROTOTYPES, layout.PROTOTYPE_FIGURE)
+    ]
     result = snakemake(
         tmp_path, write_config(tmp_path, config_for(tmp_path / "gestures.npz")), "--cores", "2", *targets
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    data = PreparedData.load(tmp_path / "results/gestures/data.npz")
+    data = PreparedData.load(tmp_path / DATA)
     assert data.class_names == ["circle", "swipe", "tap"] and data.sequences.shape == (30, 29, 3)
     assert len(data.test_index) == 6
-    prototypes = Prototypes.load(tmp_path / "results/gestures/prototypes/clustered.npz")
+    prototypes = Prototypes.load(tmp_path / targets[0])
     assert prototypes.sequences.shape == (3, 4, 29, 3)
 
 
 def test_broken_npz_stops_preprocess_with_a_named_error(tmp_path) -> None:
     gestures(tmp_path / "gestures.npz", broken=True)
     config = write_config(tmp_path, config_for(tmp_path / "gestures.npz"))
-    result = snakemake(tmp_path, config, "--cores", "1", "results/gestures/data.npz")
+    result = snakemake(tmp_path, config, "--cores", "1", DATA)
     assert result.returncode != 0
     log = (tmp_path / "logs/preprocess/gestures.log").read_text()
     assert "gestures.npz: sequences[7] contains NaN" in log
-    assert not (tmp_path / "results/gestures/data.npz").exists()
+    assert not (tmp_path / DATA).exists()
 
 
 def test_object_arrays_need_allow_pickle(tmp_path) -> None:
@@ -81,16 +87,16 @@ def test_object_arrays_need_allow_pickle(tmp_path) -> None:
         write_config(tmp_path, config_for(tmp_path / "gestures.npz")),
         "--cores",
         "1",
-        "results/gestures/data.npz",
+        DATA,
     )
     assert refused.returncode != 0
     log = (tmp_path / "logs/preprocess/gestures.log").read_text()
     assert "gestures.npz: 'sequences' is an object array" in log and "allow_pickle: true" in log
-    assert not (tmp_path / "results/gestures/data.npz").exists()
+    assert not (tmp_path / DATA).exists()
     allowed = config_for(tmp_path / "gestures.npz", allow_pickle=True)
-    result = snakemake(tmp_path, write_config(tmp_path, allowed), "--cores", "1", "results/gestures/data.npz")
+    result = snakemake(tmp_path, write_config(tmp_path, allowed), "--cores", "1", DATA)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert PreparedData.load(tmp_path / "results/gestures/data.npz").sequences.shape == (30, 29, 3)
+    assert PreparedData.load(tmp_path / DATA).sequences.shape == (30, 29, 3)
 
 
 @pytest.mark.parametrize(("drop", "message"), [("labels", "missing key 'labels'"), (None, "file not found")])

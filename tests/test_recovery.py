@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 def test_killed_run_recovers_with_unlock_and_the_same_command(tmp_path) -> None:
     """Killed between the two outputs of a job: its lock and a half-finished job's first output stay behind."""
-    wildcards = {"dataset": "characters", "subset": "clustered"}
+    wildcards = {"dataset": "characters", "subset": "clustered", "rep": 0}
     target = layout.fill(layout.PROTOTYPE_FIGURE, **wildcards)
     first, second = tmp_path / layout.fill(layout.PROTOTYPES, **wildcards), tmp_path / target
     job = subprocess.Popen(

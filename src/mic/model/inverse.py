@@ -211,20 +211,13 @@ def _run_chunk_native(
     losses = np.empty((g, settings.iterations + 1, nb, lanes), np.float32)
     y = np.empty((g, nb, steps, o_size, lanes), np.float32)
     scratch = np.empty(lib.mic_invert_scratch_floats(steps, h, o_size, n_i), np.float32)
-    b1, b2 = settings.betas
     call = _Inversion(
         n_blocks=nb,
-        n_t=steps,
-        h=h,
-        n_o=o_size,
-        n_i=n_i,
         iterations=settings.iterations,
         bias_correction=int(settings.bias_correction),
         raw_final=int(settings.final_loss == "raw"),
         lr=settings.learning_rate,
-        beta1=b1,
-        beta2=b2,
-        eps=settings.eps,
+        **native.sequence_fields(steps, h, o_size, n_i, settings.betas, settings.eps),
         target=target.ctypes.data,
         scratch=scratch.ctypes.data,
     )

@@ -238,18 +238,11 @@ class _NativeTrainer:
             best_loss=self.best_loss,
             best_step=self.best_step,
         )
-        b1, b2 = settings.adam_betas
         self.state = _TrainerState(
             n_wblocks=self.n_wblocks,
             batch=batch,
-            n_t=steps,
-            h=h,
-            n_o=o,
-            n_i=n_i,
             n_gen=g,
-            beta1=b1,
-            beta2=b2,
-            eps=settings.adam_eps,
+            **native.sequence_fields(steps, h, o, n_i, settings.adam_betas, settings.adam_eps),
             **{k: a.ctypes.data for k, a in buffers.items()},
         )
 

@@ -135,6 +135,11 @@ def isa(lib: ctypes.CDLL) -> str:
     return lib.mic_isa().decode()
 
 
+def sequence_fields(steps: int, hidden: int, outputs: int, inputs: int, betas: tuple[float, float], eps: float) -> dict:
+    """The fields both kernels' structs share: the sequences' sizes and the Adam constants."""
+    return {"n_t": steps, "h": hidden, "n_o": outputs, "n_i": inputs, "beta1": betas[0], "beta2": betas[1], "eps": eps}
+
+
 def _describe(field: tuple[str, int, int] | None) -> str:
     return "nothing" if field is None else f"{field[0]!r} at offset {field[1]}, {field[2]} bytes"
 
