@@ -72,7 +72,7 @@ def mic_runs(config: dict) -> list[dict]:
 
 
 def run_dir(root: Path, run: dict) -> Path:
-    return root / f"results/{run['dataset']}/{run['subset']}/rep{run['rep']}/in{run['noise_in']}_out{run['noise_out']}"
+    return root / layout.fill(layout.SETTING, **run)
 
 
 def _tsv(path: Path, frame: pd.DataFrame) -> None:
@@ -97,7 +97,7 @@ def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) ->
         data = PreparedData(
             sequences, labels, classes, rows[~is_test], rows[is_test], np.zeros(shape[1]), np.ones(shape[1]), rows
         )
-        data.save(root / f"results/{dataset}/data.npz")
+        data.save(root / layout.fill(layout.DATA, dataset=dataset))
         for subset in config["subsets"]:
             index = np.stack([rows[~is_test][labels[~is_test] == k][:4] for k in range(len(classes))])
             for rep in range(config["replicates"]):
@@ -117,7 +117,7 @@ def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) ->
                 )
         for training_set in [*config["subsets"], "full"]:
             for rep in range(config["replicates"]):
-                folder = root / f"results/{dataset}/baseline/{training_set}/rep{rep}"
+                folder = root / layout.fill(layout.BASELINE, dataset=dataset, training_set=training_set, rep=rep)
                 _tsv(folder / "summary.tsv", _accuracy_rows(rng, classes, test_per_class))
                 history = pd.DataFrame(
                     {
@@ -160,7 +160,7 @@ def _write_heatmap(rng, root: Path, key: dict, config: dict, summaries: list[str
         for t in classes
     ]
     columns = ["rep", "noise_in", "noise_out", "split", "module", "target_class", "mean_loss", "n"]
-    _tsv(root / f"results/{key['dataset']}/{key['subset']}/heatmap.tsv", pd.DataFrame(heat, columns=columns))
+    _tsv(root / layout.fill(layout.SUBSET, **key) / "heatmap.tsv", pd.DataFrame(heat, columns=columns))
 
 
 def _accuracy_rows(rng, classes, n, group: list[str] | None = None, group_name: str = "") -> pd.DataFrame:
@@ -281,22 +281,16 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
         runs,
         files,
         keys,
-        [root / f"results/{n['dataset']}/{n['subset']}/heatmap.tsv" for n in keys],
+        [root / layout.fill(layout.SUBSET, **n) / "heatmap.tsv" for n in keys],
         baseline_runs,
         {
-            "summary": [
-                root / f"results/{b['dataset']}/baseline/{b['training_set']}/rep{b['rep']}/summary.tsv"
-                for b in baseline_runs
-            ],
-            "history": [
-                root / f"results/{b['dataset']}/baseline/{b['training_set']}/rep{b['rep']}/history.tsv"
-                for b in baseline_runs
-            ],
+            "summary": [root / layout.fill(layout.BASELINE, **b) / "summary.tsv" for b in baseline_runs],
+            "history": [root / layout.fill(layout.BASELINE, **b) / "history.tsv" for b in baseline_runs],
         },
         nearest_keys,
         [layout.under(root / layout.RESULTS, layout.NEAREST_PROTOTYPE, **n) for n in nearest_keys],
     )
-    out = root / "results/tables"
+    out = root / layout.TABLES
     collect.write_tables(
         tables, {name: out / file for name, file in rt.TABLE_FILES.items()}, config, out / "config.yaml"
     )
@@ -316,17 +310,17 @@ def test_notebook_runs_on_fake_results(fake_root: Path) -> None:
     import nbformat
     from nbconvert import HTMLExporter
 
-    executed = fake_root / "results/report/report.ipynb"
+    executed = fake_root / layout.REPORT / "report.ipynb"
     executed.parent.mkdir(parents=True, exist_ok=True)
     papermill.execute_notebook(
         str(REPO / "notebooks/report.ipynb"),
         str(executed),
         parameters={
-            "tables_dir": str(fake_root / "results/tables"),
-            "results_dir": str(fake_root / "results"),
-            "config_path": str(fake_root / "results/tables/config.yaml"),
+            "tables_dir": str(fake_root / layout.TABLES),
+            "results_dir": str(fake_root / layout.RESULTS),
+            "config_path": str(fake_root / layout.TABLES / "config.yaml"),
             "paper_path": str(REPO / "config/paper_results.yaml"),
-            "figures_dir": str(fake_root / "results/report/figures"),
+            "figures_dir": str(fake_root / layout.FIGURES),
         },
         kernel_name="python3",
         cwd=str(fake_root),
@@ -356,7 +350,7 @@ def test_notebook_runs_on_fake_results(fake_root: Path) -> None:
         "Nearest prototype",
     ):
         assert text in html, text
-    figures = sorted(p.name for p in (fake_root / "results/report/figures").glob("*.png"))
+    figures = sorted(p.name for p in (fake_root / layout.FIGURES).glob("*.png"))
     expected = {
         f"{kind}_{d}_{s}.png"
         for kind in ("heatmap", "confusion", "reconstructions")
@@ -379,7 +373,7 @@ def test_notebook_defaults_point_at_results() -> None:
     cell = next(c for c in notebook.cells if "parameters" in c.metadata.get("tags", []))
     namespace: dict = {}
     exec(cell.source, namespace)
-    assert namespace["tables_dir"] == "results/tables" and namespace["results_dir"] == "results"
+    assert namespace["tables_dir"] == layout.TABLES and namespace["results_dir"] == layout.RESULTS
     assert namespace["paper_path"] == "config/paper_results.yaml"
     assert not any(o for c in notebook.cells if c.cell_type == "code" for o in c.get("outputs", [])), (
         "commit the notebook without outputs"
