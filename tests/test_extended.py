@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -11,6 +9,7 @@ import torch
 from mic.model import generator as gen
 from mic.model import inverse, training
 from mic.model.extended import StartSettings, dtw_scores, extended_inverse, start_vectors
+from synthetic import wave_prototypes
 
 T, O = 30, 2
 
@@ -18,12 +17,7 @@ T, O = 30, 2
 @pytest.fixture(scope="module")
 def trained():
     """A bank of 3 generators fitted closely to their synthetic prototypes [3, 4, T, O]."""
-    t = torch.linspace(0, 1, T)
-    protos = torch.empty(3, 4, T, O)
-    for g in range(3):
-        for p in range(4):
-            protos[g, p, :, 0] = torch.sin(2 * math.pi * (t * (1 + 0.3 * p) + 0.1 * g))
-            protos[g, p, :, 1] = torch.cos(2 * math.pi * t * (1 + 0.2 * g)) * (p - 1.5) / 1.5
+    protos = wave_prototypes(3, T)
     result = training.train_generators(protos, training.TrainSettings(episodes=6000), [1, 2, 3])
     return result, protos
 

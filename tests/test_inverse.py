@@ -9,6 +9,7 @@ import torch
 
 from mic.model import generator as gen
 from mic.model import inverse, training
+from synthetic import wave_prototypes
 
 T, O = 30, 2
 
@@ -53,12 +54,7 @@ def reference_inverse(
 @pytest.fixture(scope="module")
 def trained():
     """A small bank trained on synthetic prototypes, and those prototypes [G, 4, T, O]."""
-    t = torch.linspace(0, 1, T)
-    protos = torch.empty(3, 4, T, O)
-    for g in range(3):
-        for p in range(4):
-            protos[g, p, :, 0] = torch.sin(2 * math.pi * (t * (1 + 0.3 * p) + 0.1 * g))
-            protos[g, p, :, 1] = torch.cos(2 * math.pi * t * (1 + 0.2 * g)) * (p - 1.5) / 1.5
+    protos = wave_prototypes(3, T)
     result = training.train_generators(protos, training.TrainSettings(episodes=4000), [1, 2, 3])
     return result.bank, protos
 
