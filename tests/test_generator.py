@@ -2,26 +2,14 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 import torch
 
 from mic.model import generator as gen
 from mic.model import training
+from synthetic import wave_prototypes
 
 H, O = 10, 2
-
-
-def synthetic_prototypes(num_gen: int, steps: int = 30) -> torch.Tensor:
-    """[G, 4, T, 2] smooth, distinct curves."""
-    t = torch.linspace(0, 1, steps)
-    out = torch.empty(num_gen, 4, steps, 2)
-    for g in range(num_gen):
-        for p in range(4):
-            out[g, p, :, 0] = torch.sin(2 * math.pi * (t * (1 + 0.3 * p) + 0.1 * g))
-            out[g, p, :, 1] = torch.cos(2 * math.pi * t * (1 + 0.2 * g)) * (p - 1.5) / 1.5
-    return out
 
 
 def torch_reference(state: dict[str, torch.Tensor], x0: torch.Tensor, steps: int, dtype=torch.float64):
@@ -156,7 +144,7 @@ def test_settings_validation_and_schedule():
 
 
 def test_noise_is_added_and_input_clipped():
-    protos = synthetic_prototypes(2)
+    protos = wave_prototypes(2)
     s = training.TrainSettings(episodes=400, prototypes_per_step=4, noise_in=0.5, noise_out=0.1)
     x0, target = training._Episodes(protos, s, [1, 2]).chunk()
     assert x0.shape == (training._CHUNK, 2, 4, 4) and target.shape == (training._CHUNK, *protos.shape)
@@ -172,7 +160,7 @@ def test_noise_is_added_and_input_clipped():
 
 
 def test_small_bank_learns_its_prototypes():
-    protos = synthetic_prototypes(3)
+    protos = wave_prototypes(3)
     settings = training.TrainSettings(episodes=2400, log_every=10)
     result = training.train_generators(protos, settings, [1, 2, 3])
     start = result.loss_curve[:, 0]
@@ -183,7 +171,7 @@ def test_small_bank_learns_its_prototypes():
 
 
 def test_training_is_seeded_and_independent_of_the_bank():
-    protos = synthetic_prototypes(3)
+    protos = wave_prototypes(3)
     s = training.TrainSettings(episodes=200, noise_in=0.1, noise_out=0.01)
     a = training.train_generators(protos, s, [11, 12, 13])
     b = training.train_generators(protos, s, [11, 12, 13])
@@ -195,7 +183,7 @@ def test_training_is_seeded_and_independent_of_the_bank():
 
 
 def test_torch_backend_agrees_with_native_backend():
-    protos = synthetic_prototypes(2)
+    protos = wave_prototypes(2)
     s = training.TrainSettings(episodes=40, prototypes_per_step=2, log_every=5, noise_in=0.1, noise_out=0.01)
     a = training.train_generators(protos, s, [1, 2], backend="native")
     b = training.train_generators(protos, s, [1, 2], backend="torch")

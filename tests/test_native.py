@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import math
 
 import pytest
 import torch
 
 from mic.model import inverse, native, training
 from mic.model.generator import GeneratorBank, init_bank
+from synthetic import wave_prototypes
 
 
 @pytest.fixture
@@ -66,17 +66,6 @@ def test_a_build_error_shows_the_compiler_output(fresh_builds, monkeypatch, tmp_
 T, O, BANK = 30, 2, 10  # 10 generators: two 8-lane blocks, one 16-lane block
 
 
-def synthetic_prototypes(g_n: int) -> torch.Tensor:
-    """[G, 4, T, O] smooth curves, different per generator and prototype."""
-    t = torch.linspace(0, 1, T)
-    protos = torch.empty(g_n, 4, T, O)
-    for g in range(g_n):
-        for p in range(4):
-            protos[g, p, :, 0] = torch.sin(2 * math.pi * (t * (1 + 0.3 * p) + 0.1 * g))
-            protos[g, p, :, 1] = torch.cos(2 * math.pi * t * (1 + 0.2 * g)) * (p - 1.5) / 1.5
-    return protos
-
-
 TRAIN = training.TrainSettings(episodes=40, prototypes_per_step=2, log_every=5, noise_in=0.1, noise_out=0.01)
 INVERT = inverse.InverseSettings(iterations=10, seed=4)
 N_TARGETS = 21  # three 8-lane blocks (a pair and an odd one), two 16-lane blocks
@@ -89,7 +78,7 @@ def run_both(variant: str) -> tuple[training.TrainResult, inverse.InverseResult]
         pytest.skip(f"the {variant} build does not compile here")
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MIC_NATIVE_VARIANT", variant)
-        trained = training.train_generators(synthetic_prototypes(BANK), TRAIN, range(BANK), backend="native")
+        trained = training.train_generators(wave_prototypes(BANK), TRAIN, range(BANK), backend="native")
         inverted = inverse.inverse_classify(reference_bank(), targets(), INVERT, keep=[0, 20], backend="native")
     return trained, inverted
 
@@ -98,12 +87,12 @@ def run_both(variant: str) -> tuple[training.TrainResult, inverse.InverseResult]
 def reference_bank() -> GeneratorBank:
     """One bank every engine inverts with (trained briefly on the torch engine)."""
     settings = training.TrainSettings(episodes=400, prototypes_per_step=4)
-    return training.train_generators(synthetic_prototypes(3), settings, [1, 2, 3], backend="torch").bank
+    return training.train_generators(wave_prototypes(3), settings, [1, 2, 3], backend="torch").bank
 
 
 def targets() -> torch.Tensor:
     """[N_TARGETS, T, O] noisy prototypes."""
-    protos = synthetic_prototypes(3).reshape(12, T, O)
+    protos = wave_prototypes(3).reshape(12, T, O)
     noise = 0.05 * torch.randn(N_TARGETS, T, O, generator=torch.Generator().manual_seed(1))
     return protos[torch.arange(N_TARGETS) % 12] + noise
 
@@ -111,7 +100,7 @@ def targets() -> torch.Tensor:
 @pytest.fixture(scope="module")
 def torch_results() -> tuple[training.TrainResult, inverse.InverseResult]:
     """The torch engine's results, which every variant is compared with."""
-    trained = training.train_generators(synthetic_prototypes(BANK), TRAIN, range(BANK), backend="torch")
+    trained = training.train_generators(wave_prototypes(BANK), TRAIN, range(BANK), backend="torch")
     inverted = inverse.inverse_classify(reference_bank(), targets(), INVERT, keep=[0, 20], backend="torch")
     return trained, inverted
 
@@ -171,7 +160,7 @@ def test_lane_width_does_not_change_results(monkeypatch):
 def test_unknown_variant_in_the_environment_is_refused(monkeypatch):
     monkeypatch.setenv("MIC_NATIVE_VARIANT", "fast")
     with pytest.raises(ValueError, match="MIC_NATIVE_VARIANT='fast'"):
-        training.train_generators(synthetic_prototypes(1), training.TrainSettings(episodes=4), [0])
+        training.train_generators(wave_prototypes(1), training.TrainSettings(episodes=4), [0])
 
 
 def test_the_kernels_structs_match_their_ctypes_mirrors():
