@@ -1,4 +1,5 @@
-"""The `mic` command: `mic classify` classifies new raw sequences with a run's trained class modules."""
+"""The `mic` command: `mic classify` classifies new raw sequences with a run's trained class modules;
+`mic verdicts` lists the claims' verdicts of one run, or of several side by side (do they survive a rerun?)."""
 
 from __future__ import annotations
 
@@ -93,7 +94,44 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sequences per chunk (default %(default)s): bounds memory; one progress line per chunk on stderr",
     )
+    verdicts = commands.add_parser(
+        "verdicts",
+        help="the verdict on every claim and cell of one run, or of several runs side by side",
+        description=VERDICTS_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    verdicts.add_argument("tables", nargs="+", metavar="TABLES", help="a run's results/tables folder")
+    verdicts.add_argument(
+        "--label", action="append", metavar="NAME", help="a name per TABLES, in order (default: run1, run2, ...)"
+    )
+    verdicts.add_argument("-o", "--output", metavar="OUT.tsv", help="also write the table (atomically)")
     return parser
+
+
+VERDICTS_HELP = """\
+The verdict (supported, contradicted, inconclusive) on every claim of the report, per data set,
+subset and model, decided as the report decides it: the best noise setting chosen on validation
+samples, the 95 % t-interval over replicates of the replicate-paired difference, at least 3
+replicates. With several TABLES (e.g. the same config run with two base seeds), the cells are set
+side by side with a column `same`, and the last line counts the cells whose verdicts agree.
+"""
+
+
+def _verdicts(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from mic.evidence.rerun import agreement_line, compare_runs, run_claims
+    from mic.io import save_table
+
+    labels = args.label or [f"run{i + 1}" for i in range(len(args.tables))]
+    comparison = compare_runs({label: run_claims(path) for label, path in zip(labels, args.tables)})
+    if args.output:
+        save_table(args.output, comparison)
+    with pd.option_context("display.width", 250, "display.max_columns", None, "display.max_rows", None):
+        print(comparison.round(3).to_string(index=False))
+    if len(labels) > 1:
+        print(agreement_line(comparison))
+    return 0
 
 
 def _classify(args: argparse.Namespace) -> int:
@@ -126,12 +164,16 @@ def _classify(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `mic` console script; bad input or model: a one-line error and exit status 2."""
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command == "verdicts" and args.label and len(args.label) != len(args.tables):
+        parser.error(f"{len(args.label)} --label for {len(args.tables)} TABLES folders: give one per folder")
     from mic.classify import ClassifyError
+    from mic.evidence.rerun import RunTablesError
 
     try:
-        return _classify(args)
-    except ClassifyError as exc:
+        return _verdicts(args) if args.command == "verdicts" else _classify(args)
+    except (ClassifyError, RunTablesError) as exc:
         print(f"mic {args.command}: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
