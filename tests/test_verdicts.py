@@ -140,3 +140,18 @@ def test_overall_verdict() -> None:
     assert v.overall_verdict(pd.Series([v.SUPPORTED, v.INCONCLUSIVE])) == v.INCONCLUSIVE
     assert v.overall_verdict(pd.Series([v.SUPPORTED, v.CONTRADICTED])) == v.CONTRADICTED
     assert v.overall_verdict(pd.Series([], dtype=str)) == v.INCONCLUSIVE
+
+
+def test_cells_the_config_does_not_run_are_left_out() -> None:
+    """A subset run without noise and without a forward model (as clustered_medoid): no noise or forward cell,
+    so those claims are decided by the cells that ran; its iteration cells stay."""
+    effects = {"forward": 0.2, "iterations": 0.2, "clustered": 0.2, "nearest": 0.2, "noise": 0.1}
+    mic, baselines, nearest = synthetic(effects)
+    medoid = mic[(mic["subset"] == "clustered") & (mic["noise_in"] == "0")].assign(subset="clustered_medoid")
+    table = v.claim_table(pd.concat([mic, medoid], ignore_index=True), baselines, nearest)
+    cells = set(zip(table["claim"], table["subset"]))
+    assert (v.ITERATIONS, "clustered_medoid") in cells
+    assert (v.FORWARD, "clustered_medoid") not in cells and (v.NOISE, "clustered_medoid") not in cells
+    assert (table["reps"] > 0).all()
+    summary = v.claim_summary(table).set_index("claim")["verdict"]
+    assert summary[v.FORWARD] == v.SUPPORTED and summary[v.NOISE] == v.SUPPORTED

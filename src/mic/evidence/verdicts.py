@@ -6,7 +6,9 @@ clustered − random, best noise − no noise, MIC − 1-NN). The difference is 
 entirely above 0 -> "supported", entirely below 0 -> "contradicted", otherwise "inconclusive". With fewer
 than MIN_REPS replicates the verdict is "inconclusive" whatever the numbers: a point estimate never decides.
 A side measured without replicates (1-NN needs no training, so its table may have no `rep`) is the same in
-every replicate and is subtracted from each.
+every replicate and is subtracted from each. A cell the config does not run (no forward model on the
+clustered_medoid prototypes, no noise grid for a subset run without noise, no inversion variants) has no
+paired replicate: claim_table leaves it out, so that it does not count as "inconclusive" against its claim.
 """
 
 from __future__ import annotations
@@ -126,7 +128,10 @@ def noise_gain(mic: pd.DataFrame, choice: Choice, label: str) -> dict:
     scope = f"{label} {choice.subset} (best in/out {choice.best[0]}/{choice.best[1]} − no noise)"
     notes = [_chosen_note(choice, "best")] + (["the best setting is no noise"] if choice.best == choice.base else [])
     keys = (choice.dataset, choice.subset, "best")
-    return _record(NOISE, scope, keys, paired_difference(best, base), "; ".join(n for n in notes if n))
+    runs = mic[(mic["dataset"] == choice.dataset) & (mic["subset"] == choice.subset)]
+    gridded = runs[["noise_in", "noise_out"]].drop_duplicates().shape[0] > 1  # else no noise setting was run
+    differences = paired_difference(best, base) if gridded else pd.Series(dtype=float)
+    return _record(NOISE, scope, keys, differences, "; ".join(n for n in notes if n))
 
 
 def mic_vs_nearest(mic: pd.DataFrame, nearest: pd.DataFrame, choice: Choice, label: str) -> dict:
@@ -180,7 +185,8 @@ def claim_table(
     records += [mic_vs_nearest(mic, nearest, c, label(c.dataset)) for c in chosen.values()]
     if extended is not None and len(extended):
         records += [extended_vs_nearest(extended, nearest, c, label(c.dataset)) for c in chosen.values()]
-    return pd.DataFrame(records, columns=[*VERDICT_COLUMNS, *KEY_COLUMNS])
+    run = [record for record in records if record["reps"] > 0]  # see the module docstring
+    return pd.DataFrame(run, columns=[*VERDICT_COLUMNS, *KEY_COLUMNS])
 
 
 def overall_verdict(verdicts: pd.Series) -> str:
