@@ -129,7 +129,8 @@ def noise_gain(mic: pd.DataFrame, choice: Choice, label: str) -> dict:
     notes = [_chosen_note(choice, "best")] + (["the best setting is no noise"] if choice.best == choice.base else [])
     keys = (choice.dataset, choice.subset, "best")
     runs = mic[(mic["dataset"] == choice.dataset) & (mic["subset"] == choice.subset)]
-    gridded = runs[["noise_in", "noise_out"]].drop_duplicates().shape[0] > 1  # else no noise setting was run
+    # labels as numbers: "0" and "0.0" name the same setting
+    gridded = runs[["noise_in", "noise_out"]].astype(float).drop_duplicates().shape[0] > 1
     differences = paired_difference(best, base) if gridded else pd.Series(dtype=float)
     return _record(NOISE, scope, keys, differences, "; ".join(n for n in notes if n))
 
