@@ -19,6 +19,7 @@ from mic.evidence.selection import with_validation
 from mic.evidence.verdicts import KEY_COLUMNS, claim_table
 
 CELL = ["claim", *KEY_COLUMNS]
+PER_RUN = ("verdict", "estimate", "low", "high", "reps")  # the columns each run contributes, suffixed by its label
 REQUIRED = ("mic_accuracy", "baselines", "nearest_prototype")  # the tables every claim needs
 
 
@@ -50,9 +51,7 @@ def compare_runs(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
         raise ValueError("no runs to compare")
     merged = None
     for label, table in runs.items():
-        part = table[[*CELL, "verdict", "estimate", "low", "high", "reps"]].rename(
-            columns={c: f"{c} {label}" for c in ("verdict", "estimate", "low", "high", "reps")}
-        )
+        part = table[[*CELL, *PER_RUN]].rename(columns={c: f"{c} {label}" for c in PER_RUN})
         merged = part if merged is None else merged.merge(part, on=CELL, how="outer", sort=False)
     verdicts = merged[[f"verdict {label}" for label in runs]].fillna("missing")
     merged[verdicts.columns] = verdicts
