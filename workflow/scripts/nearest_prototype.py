@@ -15,7 +15,7 @@ prototypes = Prototypes.load(snakemake.input.prototypes)
 test_x, test_y = data.split("test")
 tables = []
 for metric in snakemake.params.metrics:
-    predicted, _ = nearest_prototype_predict(prototypes.sequences, test_x, metric, n_jobs=snakemake.threads)
+    predicted, _ = nearest_prototype_predict(prototypes.sequences, test_x, metric)
     table = accuracy_table(test_y, predicted, data.class_names)
     log.info("%s: accuracy %.4f", metric, table["accuracy"].iloc[0])
     tables.append(table.assign(metric=metric))

@@ -7,6 +7,8 @@ from typing import Literal
 import numpy as np
 from scipy.spatial.distance import cdist
 
+from mic.dtw import cdist_dtw
+
 Metric = Literal["euclidean", "dtw"]
 METRICS: tuple[str, ...] = ("euclidean", "dtw")
 
@@ -37,7 +39,6 @@ def pairwise_distances(
     prototypes: np.ndarray,
     targets: np.ndarray,
     metric: Metric = "euclidean",
-    n_jobs: int | None = None,
 ) -> np.ndarray:
     """Distance of every target to every prototype, shape [N, K, P]."""
     prototypes = np.asarray(prototypes, dtype=np.float64)
@@ -50,14 +51,8 @@ def pairwise_distances(
         # on the diagonal path, so the two metrics are on one scale.
         distances = cdist(targets.reshape(len(targets), -1), flat_prototypes.reshape(len(flat_prototypes), -1))
     else:
-        if len(targets) == 0:
-            distances = np.empty((0, len(flat_prototypes)))
-        else:
-            # Imported here: tslearn takes ~10 s to import, which Euclidean users skip.
-            from tslearn.metrics import cdist_dtw
-
-            # Unconstrained DTW, as in the authors' DTW k-means prototype selection.
-            distances = cdist_dtw(targets, flat_prototypes, n_jobs=n_jobs)
+        # Unconstrained DTW, as in the authors' DTW k-means prototype selection.
+        distances = cdist_dtw(targets, flat_prototypes)
     return distances.reshape(len(targets), n_classes, per_class)
 
 
@@ -65,10 +60,9 @@ def nearest_prototype_predict(
     prototypes: np.ndarray,
     targets: np.ndarray,
     metric: Metric = "euclidean",
-    n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Class of each target's nearest prototype [N] and its distance to each class [N, K]."""
-    class_distances = pairwise_distances(prototypes, targets, metric, n_jobs).min(axis=2)
+    class_distances = pairwise_distances(prototypes, targets, metric).min(axis=2)
     # argmin breaks ties towards the lower class index, deterministically.
     predicted = np.argmin(class_distances, axis=1) if class_distances.size else np.empty(0, int)
     return predicted.astype(np.int64), class_distances

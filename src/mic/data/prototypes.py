@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from mic.data.preprocess import PROTOTYPES_PER_CLASS, PreparedData
+from mic.dtw import cdist_dtw, dba_sums
 from mic.io import save_npz
 
 SUBSETS = ("clustered", "random")
@@ -92,10 +93,7 @@ class Prototypes:
 def distances(series: np.ndarray, centers: np.ndarray, metric: str) -> np.ndarray:
     """[N, K] distances between sequences [N, T, C] and centers [K, T, C]."""
     if metric == "dtw":
-        from tslearn.metrics import cdist_dtw  # imported here: tslearn pulls in torch, slow to start
-
-        # be="numpy" matters: without it tslearn formats each array as a string to pick a backend.
-        return cdist_dtw(series.astype(np.float64), centers.astype(np.float64), be="numpy")
+        return cdist_dtw(series, centers)
     if metric == "euclidean":
         diff = series.reshape(len(series), 1, -1) - centers.reshape(1, len(centers), -1)
         return np.sqrt((diff**2).sum(axis=2))
@@ -104,16 +102,9 @@ def distances(series: np.ndarray, centers: np.ndarray, metric: str) -> np.ndarra
 
 def dtw_barycenter(series: np.ndarray, start: np.ndarray, iterations: int) -> np.ndarray:
     """DTW barycenter averaging (Petitjean 2011): each step averages the points aligned to each index."""
-    from tslearn.metrics import dtw_path
-
     barycenter = start.astype(np.float64)
     for _ in range(iterations):
-        sums = np.zeros_like(barycenter)
-        counts = np.zeros(len(barycenter))
-        for member in series:
-            path = np.asarray(dtw_path(barycenter, member, be="numpy")[0])
-            np.add.at(sums, path[:, 0], member[path[:, 1]])
-            np.add.at(counts, path[:, 0], 1.0)
+        sums, counts = dba_sums(barycenter, series)
         barycenter = sums / counts[:, None]
     return barycenter
 

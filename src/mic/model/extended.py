@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import Tensor
 
+from mic.dtw import paired_dtw
 from mic.model import generator as gen
 from mic.model.generator import GeneratorBank
 from mic.model.inverse import InverseSettings, initial_vectors, inverse_classify
@@ -77,14 +77,10 @@ class ExtendedResult:
 
 def dtw_scores(reconstructions: Tensor, targets: Tensor) -> Tensor:
     """[N, G] DTW distance (tslearn's, unconstrained) between each module's reconstruction and its target."""
-    from tslearn.metrics import dtw  # imported here: tslearn is slow to import and MSE runs do without it
-
-    recon, target = reconstructions.double().numpy(), targets.double().numpy()
-    out = np.empty(recon.shape[:2])
-    for i in range(recon.shape[0]):
-        for g in range(recon.shape[1]):
-            out[i, g] = dtw(recon[i, g], target[i], be="numpy")
-    return torch.from_numpy(out)
+    n, g = reconstructions.shape[:2]
+    recon = reconstructions.double().reshape(n * g, *reconstructions.shape[2:]).numpy()
+    target = targets.double().repeat_interleave(g, dim=0).numpy()
+    return torch.from_numpy(paired_dtw(recon, target).reshape(n, g))
 
 
 def extended_inverse(

@@ -38,6 +38,9 @@ VARIANTS = {
     "lanes16": ("-march=native", "-DMIC_LANES=16"),
     "portable": (),
 }
+# Flags of one kernel on top of its variant's (the last of two clashing flags wins). dtw.c matches
+# tslearn bit for bit, and numba never fuses a multiply and an add.
+EXTRA_FLAGS = {"dtw": ("-ffp-contract=off",)}
 
 
 class NativeUnavailable(RuntimeError):
@@ -90,7 +93,7 @@ def load(name: str, variant: str = "native") -> ctypes.CDLL:
     """The compiled library of SOURCES/<name>.c as `variant` builds it (once per source, flags, compiler, CPU)."""
     if variant not in VARIANTS:
         raise ValueError(f"variant {variant!r}: must be one of {sorted(VARIANTS)}")
-    flags = (*FLAGS, *VARIANTS[variant])
+    flags = (*FLAGS, *VARIANTS[variant], *EXTRA_FLAGS.get(name, ()))
     source_path = SOURCES / f"{name}.c"
     source = source_path.read_bytes() + b"".join(h.read_bytes() for h in sorted(SOURCES.glob("*.h")))
     target = cache_dir() / f"{name}-{variant}-{_build_key(source, flags)}.so"
