@@ -86,6 +86,29 @@ def test_save_load_round_trip(tmp_path) -> None:
     back = PreparedData.load(tmp_path / "data.npz")
     np.testing.assert_array_equal(back.sequences, data.sequences)
     assert back.class_names == data.class_names and back.params == data.params
+    assert isinstance(back.sequences, np.memmap)  # stored uncompressed: the rows are read as used
+
+
+def test_mapped_arrays_are_the_stored_arrays_and_writes_never_reach_the_file(tmp_path) -> None:
+    from mic.io import mapped_npz_array, save_npz
+
+    rng = np.random.default_rng(0)
+    arrays = {
+        "c_order": rng.normal(size=(5, 3, 2)).astype(np.float32),
+        "fortran": np.asfortranarray(rng.normal(size=(4, 6))),
+    }
+    arrays["empty"], arrays["names"] = np.zeros((0, 3)), np.array(["a", "bb"])
+    for compress in (False, True):
+        path = tmp_path / f"arrays_{compress}.npz"
+        save_npz(path, compress=compress, **arrays)
+        for name, expected in arrays.items():
+            got = mapped_npz_array(path, name)
+            np.testing.assert_array_equal(got, expected)
+            assert got.dtype == expected.dtype and got.shape == expected.shape
+        mapped = mapped_npz_array(path, "c_order")
+        assert isinstance(mapped, np.memmap) != compress
+        mapped[0] = 7.0
+        np.testing.assert_array_equal(np.load(path)["c_order"], arrays["c_order"])
 
 
 def test_real_characters_padded_to_205(shared_data) -> None:

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from mic.data.datasets import DataFormatError, RawDataset
-from mic.io import save_npz
+from mic.io import mapped_npz_array, save_npz
 
 PROTOTYPES_PER_CLASS = 4
 
@@ -66,10 +66,10 @@ class PreparedData:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> PreparedData:
-        """Read a file written by `save`."""
+        """Read a file written by `save`; the sequences are memory-mapped (a job reads only the rows it uses)."""
         with np.load(path) as archive:
             return cls(
-                sequences=archive["sequences"],
+                sequences=mapped_npz_array(path, "sequences"),
                 labels=archive["labels"],
                 class_names=[str(n) for n in archive["class_names"]],
                 train_index=archive["train_index"],
