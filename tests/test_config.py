@@ -40,3 +40,18 @@ def test_bad_config_fails_before_any_job(tmp_path, path, value, message) -> None
 def test_good_config_plans(tmp_path) -> None:
     result = snakemake(tmp_path, write_config(tmp_path, load_test_config()), "-n")
     assert result.returncode == 0, result.stderr
+
+
+def test_only_datasets_plans_that_part_alone(tmp_path) -> None:
+    config = {**load_test_config(), "only_datasets": ["mnist"]}
+    result = snakemake(tmp_path, write_config(tmp_path, config), "-n")
+    assert result.returncode == 0, result.stderr
+    assert "dataset=mnist" in result.stdout and "characters" not in result.stdout
+
+
+def test_only_datasets_names_an_unknown_data_set(tmp_path) -> None:
+    config = {**load_test_config(), "only_datasets": ["mnist", "letters"]}
+    result = snakemake(tmp_path, write_config(tmp_path, config), "-n")
+    assert result.returncode != 0
+    assert "only_datasets: letters not in datasets (expected some of: characters, mnist)" in result.stdout + result.stderr
+    assert not (tmp_path / "results").exists()

@@ -5,7 +5,24 @@ import os
 from mic import layout
 from mic.data.labels import class_names as configured_class_names
 from mic.data.download import SOURCES
+from snakemake.exceptions import WorkflowError
 
+
+def run_part(config):
+    """Keep only the data sets of `only_datasets` (validated against `datasets`); the whole config otherwise."""
+    only = config.get("only_datasets")
+    if not only:
+        return
+    unknown = [name for name in only if name not in config["datasets"]]
+    if unknown:
+        raise WorkflowError(
+            f"config only_datasets: {', '.join(unknown)} not in datasets (expected some of: "
+            f"{', '.join(config['datasets'])})"
+        )
+    config["datasets"] = {name: value for name, value in config["datasets"].items() if name in only}
+
+
+run_part(config)
 DATASETS = list(config["datasets"])
 SUBSETS = config["subsets"]
 REPLICATES = list(range(config["replicates"]))
