@@ -97,6 +97,8 @@ def test_dtw_scores_on_a_hand_computed_case() -> None:
 def test_bad_start_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="starts"):
         StartSettings(starts=("everywhere",))
+    with pytest.raises(ValueError, match="each once"):
+        StartSettings(starts=("vertices", "vertices"))
     with pytest.raises(ValueError, match="random_starts"):
         StartSettings(starts=("uniform", "random"))
     with pytest.raises(ValueError, match="decision"):

@@ -35,8 +35,8 @@ class StartSettings:
 
     def __post_init__(self) -> None:
         unknown = sorted(set(self.starts) - set(START_KINDS))
-        if not self.starts or unknown:
-            raise ValueError(f"starts must be a non-empty subset of {START_KINDS}, got {self.starts}")
+        if not self.starts or unknown or len(set(self.starts)) < len(self.starts):
+            raise ValueError(f"starts must be a non-empty subset of {START_KINDS}, each once, got {self.starts}")
         if ("random" in self.starts) != (self.random_starts > 0):
             raise ValueError("random_starts > 0 goes with 'random' in starts, and only with it")
         if self.decision not in DECISIONS:
