@@ -53,5 +53,6 @@ def test_only_datasets_names_an_unknown_data_set(tmp_path) -> None:
     config = {**load_test_config(), "only_datasets": ["mnist", "letters"]}
     result = snakemake(tmp_path, write_config(tmp_path, config), "-n")
     assert result.returncode != 0
-    assert "only_datasets: letters not in datasets (expected some of: characters, mnist)" in result.stdout + result.stderr
+    message = "only_datasets: letters not in datasets (expected some of: characters, mnist)"
+    assert message in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
