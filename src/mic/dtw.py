@@ -1,7 +1,7 @@
 """Dynamic time warping: tslearn's unconstrained DTW and DTW barycenter steps, bit for bit, from a C kernel (dtw.c).
 
 tslearn costs a job about 7 s to import (it imports torch) and 12 s to compile its numba kernels on their
-first call, in every process; the C kernel is built once per machine and pairs four series at a time.
+first call, in every process; the C kernel is built once per machine and takes eight pairs of series at a time.
 Where no C compiler is found, tslearn computes the same numbers (with a RuntimeWarning).
 """
 
