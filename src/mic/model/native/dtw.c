@@ -23,6 +23,29 @@ static inline double least(double a, double b, double c) {
     return c < m ? c : m;
 }
 
+/* The table's first row: only (0, 0) reachable, in every lane. */
+static void first_row(double *row, long ty) {
+    for (long j = 0; j <= ty; ++j)
+        for (int l = 0; l < LANES; ++l) row[j * LANES + l] = j == 0 ? 0.0 : INFINITY;
+}
+
+/* Row i + 1 of the table in every lane from row i (up): xi [C, LANES] is step i of the x series, ys
+ * [ty, C, LANES] the y series, both interleaved by lane; rows are [ty + 1, LANES]. */
+static void table_row(const double *xi, const double *ys, const double *up, double *row, long ty, long c) {
+    for (int l = 0; l < LANES; ++l) row[l] = INFINITY;
+    for (long j = 0; j < ty; ++j) {
+        const double *yj = ys + j * c * LANES;
+        double dist[LANES] = {0.0};
+        for (long d = 0; d < c; ++d)
+            for (int l = 0; l < LANES; ++l) {
+                const double diff = xi[d * LANES + l] - yj[d * LANES + l];
+                dist[l] += diff * diff;
+            }
+        for (int l = 0; l < LANES; ++l)
+            row[(j + 1) * LANES + l] = dist[l] + least(up[(j + 1) * LANES + l], row[j * LANES + l], up[j * LANES + l]);
+    }
+}
+
 /* out[l] = DTW(x[l], y[l]) for l < n (n <= LANES); x series have tx steps, y series ty, both c channels.
  * work holds dtw_work_doubles(tx, ty, c) doubles: the series interleaved by lane ([T, C, LANES], so
  * every step below is one vector operation over the lanes) and two rows of the table. */
@@ -36,23 +59,9 @@ static void dtw_lanes(const double *const *x, const double *const *y, int n, lon
         for (long k = 0; k < tx * c; ++k) xs[k * LANES + l] = x[s][k];
         for (long k = 0; k < ty * c; ++k) ys[k * LANES + l] = y[s][k];
     }
-    for (long j = 0; j <= ty; ++j)
-        for (int l = 0; l < LANES; ++l) prev[j * LANES + l] = j == 0 ? 0.0 : INFINITY;
+    first_row(prev, ty);
     for (long i = 0; i < tx; ++i) {
-        const double *xi = xs + i * c * LANES;
-        for (int l = 0; l < LANES; ++l) cur[l] = INFINITY;
-        for (long j = 0; j < ty; ++j) {
-            const double *yj = ys + j * c * LANES;
-            double dist[LANES] = {0.0};
-            for (long d = 0; d < c; ++d)
-                for (int l = 0; l < LANES; ++l) {
-                    const double diff = xi[d * LANES + l] - yj[d * LANES + l];
-                    dist[l] += diff * diff;
-                }
-            for (int l = 0; l < LANES; ++l)
-                cur[(j + 1) * LANES + l] =
-                    dist[l] + least(prev[(j + 1) * LANES + l], cur[j * LANES + l], prev[j * LANES + l]);
-        }
+        table_row(xs + i * c * LANES, ys, prev, cur, ty, c);
         double *swap = prev;
         prev = cur;
         cur = swap;
@@ -106,39 +115,25 @@ int mic_paired_dtw(const double *a, const double *b, long n, long ta, long tb, l
 int mic_dba_sums(const double *bary, long ta, const double *members, long m, long tb, long c, double *sums,
                  double *counts) {
     const long w = tb + 1;
-    double *acc = malloc(sizeof(double) * (ta + 1) * w * LANES + sizeof(double) * tb * c * LANES);
+    double *acc = malloc(sizeof(double) * ((ta + 1) * w + (ta + tb) * c) * LANES);
     long *path = malloc(sizeof(long) * 2 * (ta + tb));
     if (!acc || !path) {
         free(acc);
         free(path);
         return -1;
     }
-    double *ys = acc + (ta + 1) * w * LANES;
+    double *xs = acc + (ta + 1) * w * LANES, *ys = xs + ta * c * LANES;
+    for (long k = 0; k < ta * c; ++k)
+        for (int l = 0; l < LANES; ++l) xs[k * LANES + l] = bary[k]; /* the barycenter in every lane */
     for (long g = 0; g < m; g += LANES) {
         const int n = m - g < LANES ? (int)(m - g) : LANES;
         for (int l = 0; l < LANES; ++l) {
             const double *y = members + (g + (l < n ? l : 0)) * tb * c;
             for (long k = 0; k < tb * c; ++k) ys[k * LANES + l] = y[k];
         }
-        for (long j = 0; j <= tb; ++j)
-            for (int l = 0; l < LANES; ++l) acc[j * LANES + l] = j == 0 ? 0.0 : INFINITY;
-        for (long i = 0; i < ta; ++i) {
-            const double *xi = bary + i * c;
-            double *up = acc + i * w * LANES, *row = acc + (i + 1) * w * LANES;
-            for (int l = 0; l < LANES; ++l) row[l] = INFINITY;
-            for (long j = 0; j < tb; ++j) {
-                const double *yj = ys + j * c * LANES;
-                double dist[LANES] = {0.0};
-                for (long d = 0; d < c; ++d)
-                    for (int l = 0; l < LANES; ++l) {
-                        const double diff = xi[d] - yj[d * LANES + l];
-                        dist[l] += diff * diff;
-                    }
-                for (int l = 0; l < LANES; ++l)
-                    row[(j + 1) * LANES + l] =
-                        dist[l] + least(up[(j + 1) * LANES + l], row[j * LANES + l], up[j * LANES + l]);
-            }
-        }
+        first_row(acc, tb);
+        for (long i = 0; i < ta; ++i)
+            table_row(xs + i * c * LANES, ys, acc + i * w * LANES, acc + (i + 1) * w * LANES, tb, c);
         for (int l = 0; l < n; ++l) {
 #define COST(i, j) acc[(((i) + 1) * w + (j) + 1) * LANES + l]
             long len = 1, i = ta - 1, j = tb - 1;
