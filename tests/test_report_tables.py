@@ -229,7 +229,9 @@ def test_verdicts_on_the_papers_numbers_with_one_replicate_are_inconclusive(ours
     """One run (the paper's, or ours with replicates: 1) decides nothing, however large the differences."""
     mic, baselines, nearest = ours
     table = rt.verdicts(mic, baselines, nearest, PAPER, NAMES)
-    assert list(table.columns) == ["claim", "scope", "paper", "estimate", "low", "high", "reps", "verdict", "reason"]
+    columns = ["claim", "scope", "paper", "estimate", "low", "high", "reps", "verdict", "same_on_rerun", "reason"]
+    assert list(table.columns) == columns
+    assert table["same_on_rerun"].isna().all()  # nothing decided, nothing to keep
     assert (table["verdict"] == claims.INCONCLUSIVE).all() and (table["reps"] == 1).all()
     assert table["reason"].str.startswith("fewer than 3 replicates (1)").all()
     assert table["low"].isna().all() and table["high"].isna().all()

@@ -19,7 +19,8 @@ from mic.evidence.selection import with_validation
 from mic.evidence.verdicts import KEY_COLUMNS, claim_table
 
 CELL = ["claim", *KEY_COLUMNS]
-PER_RUN = ("verdict", "estimate", "low", "high", "reps")  # the columns each run contributes, suffixed by its label
+# the columns each run contributes, suffixed by its label
+PER_RUN = ("verdict", "estimate", "low", "high", "reps", "same_on_rerun")
 REQUIRED = ("mic_accuracy", "baselines", "nearest_prototype")  # the tables every claim needs
 
 
@@ -60,5 +61,13 @@ def compare_runs(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def agreement_line(comparison: pd.DataFrame) -> str:
-    """`verdicts agree: <same> of <cells> cells`."""
-    return f"verdicts agree: {int(comparison['same'].sum())} of {len(comparison)} cells"
+    """`verdicts agree: <same> of <cells> cells (expected from each run's replicates: <label> <sum> of <n>, ...)`.
+
+    The expectation sums a run's `same_on_rerun` over the <n> cells that have it: how many of them a rerun
+    would keep, judged from that run alone, to set the observed count against.
+    """
+    line = f"verdicts agree: {int(comparison['same'].sum())} of {len(comparison)} cells"
+    prefix = "same_on_rerun "
+    chances = {c.removeprefix(prefix): comparison[c].dropna() for c in comparison if c.startswith(prefix)}
+    expected = ", ".join(f"{label} {p.sum():.1f} of {len(p)}" for label, p in chances.items())
+    return f"{line} (expected from each run's replicates: {expected})" if expected else line

@@ -6,7 +6,9 @@ clustered − random, best noise − no noise, MIC − 1-NN). The difference is 
 entirely above 0 -> "supported", entirely below 0 -> "contradicted", otherwise "inconclusive". With fewer
 than MIN_REPS replicates the verdict is "inconclusive" whatever the numbers: a point estimate never decides.
 A side measured without replicates (1-NN needs no training, so its table may have no `rep`) is the same in
-every replicate and is subtracted from each. A cell the config does not run (no forward model on the
+every replicate and is subtracted from each. Each verdict carries `same_on_rerun`, the chance that a rerun
+with new seeds and as many replicates keeps it (mic.evidence.stability; NaN where the verdict does not come
+from the numbers). A cell the config does not run (no forward model on the
 clustered_medoid prototypes, no noise grid for a subset run without noise, no inversion variants) has no
 paired replicate: claim_table leaves it out, so that it does not count as "inconclusive" against its claim.
 """
@@ -29,10 +31,11 @@ from mic.evidence.selection import (
     mic_reps,
     nearest_reps,
 )
+from mic.evidence.stability import same_on_rerun
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 MIN_REPS = 3
-VERDICT_COLUMNS = ["claim", "scope", "estimate", "low", "high", "reps", "verdict", "reason"]
+VERDICT_COLUMNS = ["claim", "scope", "estimate", "low", "high", "reps", "verdict", "same_on_rerun", "reason"]
 KEY_COLUMNS = ["dataset", "subset", "model"]  # what the report joins the paper's numbers on
 
 FORWARD = "MIC beats the forward model"
@@ -75,7 +78,12 @@ def decide(differences: pd.Series, note: str = "") -> dict:
         verdict, reason = CONTRADICTED, "95 % interval below 0"
     else:
         verdict, reason = INCONCLUSIVE, "95 % interval contains 0"
-    record.update(verdict=verdict, reason=f"{reason}; {note}" if note else reason)
+    decided = interval.reps >= MIN_REPS
+    record.update(
+        verdict=verdict,
+        same_on_rerun=same_on_rerun(differences) if decided else float("nan"),
+        reason=f"{reason}; {note}" if note else reason,
+    )
     return record
 
 

@@ -12,7 +12,7 @@ from mic.evidence.selection import choices
 from mic.evidence.verdicts import claim_summary, claim_table
 from mic.report.paper import display_name, paper_frame, paper_runs
 
-REPORT_COLUMNS = ["claim", "scope", "paper", "estimate", "low", "high", "reps", "verdict", "reason"]
+REPORT_COLUMNS = ["claim", "scope", "paper", "estimate", "low", "high", "reps", "verdict", "same_on_rerun", "reason"]
 
 
 def _fmt(x: float) -> str:
@@ -66,7 +66,7 @@ def verdicts(
     extended: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each claim per data set/subset: the paper's difference beside ours (estimate, 95 % interval, replicates),
-    and the three-valued verdict with its reason (see mic.evidence.verdicts)."""
+    the three-valued verdict, the chance a rerun keeps it, and its reason (see mic.evidence.verdicts)."""
     chosen = choices(mic)
     ordered = {run: chosen[run] for run in paper_runs(paper, names, list(chosen))}
     table = claim_table(mic, baselines, nearest, lambda dataset: display_name(dataset, names), ordered, extended)
@@ -96,8 +96,9 @@ def verdict_markdown(table: pd.DataFrame) -> str:
                 if np.isfinite(row.low) and np.isfinite(row.high)
                 else "no interval"
             )
+            rerun = f"; a rerun keeps it with chance {row.same_on_rerun:.2f}" if np.isfinite(row.same_on_rerun) else ""
             lines.append(
-                f"    - {row.scope}: *{row.verdict}*; ours {_fmt(row.estimate)} {interval} over {row.reps} "
+                f"    - {row.scope}: *{row.verdict}*{rerun}; ours {_fmt(row.estimate)} {interval} over {row.reps} "
                 f"replicate(s); paper {row.paper}; {row.reason}."
             )
     return "\n".join(lines)
