@@ -65,4 +65,4 @@ def test_clear_and_borderline_verdicts() -> None:
 def test_no_chance_where_the_numbers_do_not_decide() -> None:
     assert np.isnan(v.decide(pd.Series([0.30, 0.31]))["same_on_rerun"])  # fewer than MIN_REPS replicates
     assert np.isnan(v.decide(pd.Series([0.0, 0.0, 0.0]))["same_on_rerun"])  # no spread
-    assert np.isnan(stability.same_on_rerun(np.array([0.1])))
+    assert np.isnan(stability.rerun_chances(np.array([0.1]))).all()

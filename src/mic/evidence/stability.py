@@ -10,8 +10,9 @@ T = m√r/s is the observed t statistic, so the chance of each verdict on a reru
     P(supported) = E[P(t' > q)],  P(contradicted) = E[P(t' < -q)],  q = t(0.975, r-1),
 
 the expectation over X and Z taken by Gauss quadrature (generalised Laguerre for X, Hermite for Z), so the
-numbers are exact to about 1e-6 and the same on every run. A verdict whose chance is near 0.5 sits on the
-edge of its interval and is as likely to change as to stay; the replicates, not the method, decide it.
+numbers are the same on every run; against 200 nodes they agree to 1e-4 with 3 replicates, 4e-6 with 5.
+A verdict whose chance is near 0.5 sits on the edge of its interval and is as likely to change as to stay;
+the replicates, not the method, decide it.
 """
 
 from __future__ import annotations
@@ -53,8 +54,8 @@ def verdict_chances(t_statistic: float, reps: int, level: float = LEVEL) -> tupl
     return supported, contradicted, 1.0 - supported - contradicted
 
 
-def same_on_rerun(differences: np.ndarray, level: float = LEVEL) -> float:
-    """The chance that a rerun with as many replicates gives the verdict these differences give.
+def rerun_chances(differences: np.ndarray, level: float = LEVEL) -> tuple[float, float, float]:
+    """verdict_chances of these per-replicate differences: (supported, contradicted, inconclusive).
 
     NaN where the differences cannot carry it: fewer than 2 finite values, or no spread at all (every
     replicate the same difference, e.g. a best setting that is the base setting in every replicate).
@@ -62,13 +63,5 @@ def same_on_rerun(differences: np.ndarray, level: float = LEVEL) -> float:
     x = np.asarray(differences, dtype=float)
     x = x[np.isfinite(x)]
     if len(x) < 2 or x.std(ddof=1) == 0:
-        return float("nan")
-    reps = len(x)
-    t_statistic = x.mean() * math.sqrt(reps) / x.std(ddof=1)
-    q = stats.t.ppf(0.5 + level / 2, reps - 1)
-    supported, contradicted, inconclusive = verdict_chances(t_statistic, reps, level)
-    if t_statistic > q:
-        return supported
-    if t_statistic < -q:
-        return contradicted
-    return inconclusive
+        return float("nan"), float("nan"), float("nan")
+    return verdict_chances(x.mean() * math.sqrt(len(x)) / x.std(ddof=1), len(x), level)

@@ -31,7 +31,7 @@ from mic.evidence.selection import (
     mic_reps,
     nearest_reps,
 )
-from mic.evidence.stability import same_on_rerun
+from mic.evidence.stability import rerun_chances
 
 SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
 MIN_REPS = 3
@@ -78,10 +78,10 @@ def decide(differences: pd.Series, note: str = "") -> dict:
         verdict, reason = CONTRADICTED, "95 % interval below 0"
     else:
         verdict, reason = INCONCLUSIVE, "95 % interval contains 0"
-    decided = interval.reps >= MIN_REPS
+    chances = rerun_chances(differences) if interval.reps >= MIN_REPS else (float("nan"),) * 3
     record.update(
         verdict=verdict,
-        same_on_rerun=same_on_rerun(differences) if decided else float("nan"),
+        same_on_rerun=dict(zip((SUPPORTED, CONTRADICTED, INCONCLUSIVE), chances))[verdict],
         reason=f"{reason}; {note}" if note else reason,
     )
     return record
