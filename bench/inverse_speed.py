@@ -22,7 +22,8 @@ from pathlib import Path
 
 import torch
 
-from mic.model import backend, inverse, native
+from mic import native
+from mic.model import backend, inverse
 from mic.model import generator as gen
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -5,7 +5,7 @@ episodes) first, then runs `snakemake --cores N` on the default config (config/c
 in a fresh directory with the raw files from the data mirror, and reads the per-rule times from benchmarks/.
 A benchmark, not a test: it takes as long as the pipeline does.
 
-Last line: `ratio: <pipeline seconds / reference seconds>` (the issue's target: at most 30 with replicates: 5).
+Last line: `ratio: <pipeline seconds / reference seconds>`.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from mic.model import native, training
+from mic import native
+from mic.model import training
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "character_trajectories" / "mixout_mirror_labeled.mat"
 STEPS, HIDDEN, OUT = 205, 10, 2

@@ -13,9 +13,15 @@ SHARED_DATA = Path(os.environ.get("MIC_DATA_MIRROR", REPO.parent / "shared" / "d
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
-    """The local mirror of the raw data (../shared/data); tests that need it skip loudly without it."""
-    if not (SHARED_DATA / "mnist").is_dir():
-        pytest.fail(f"data mirror not found at {SHARED_DATA}; set MIC_DATA_MIRROR")
+    """The local mirror of the raw data (../shared/data). Tests that need it fail without it rather than skip,
+    so that a run without the data cannot pass."""
+    missing = [name for name in ("mnist", "character_trajectories") if not (SHARED_DATA / name).is_dir()]
+    if missing:
+        pytest.fail(
+            f"data mirror incomplete: {', '.join(missing)} not found in {SHARED_DATA}. Put the mirror beside the "
+            "checkout (../shared/data with mnist/ and character_trajectories/) or set MIC_DATA_MIRROR to its folder; "
+            "docs/running.md says where the files come from."
+        )
     return SHARED_DATA
 
 

@@ -3,7 +3,9 @@
 The inputs are the test splits of the test-config run, rebuilt from the RAW source files (velocities for
 characters, 0..255 pixels for MNIST), so the whole stored preprocessing is exercised. Classifying them in the
 run's order with the pipeline's seed must give the run's predictions: the same predicted classes, and final
-losses within LOSS_RTOL (float32 kernels; predictions.tsv holds float32 values as text).
+losses within LOSS_RTOL (float32 kernels; predictions.tsv holds float32 values as text). Everything about a
+model comes from the model.json the pipeline writes into each setting folder (and best_model.json into each
+subset folder).
 """
 
 from __future__ import annotations
@@ -25,7 +27,9 @@ from mic.cli import main
 from mic.data.datasets import load_character_trajectories, read_idx
 from mic.data.preprocess import PreparedData
 from mic.evidence.collect import read_table
+from mic.model.bundle import read_manifest
 from mic.model.checkpoint import load_checkpoint, save_checkpoint
+from tolerances import FLOAT32_REORDERED
 
 pytestmark = pytest.mark.integration
 
@@ -107,6 +111,17 @@ def assert_reproduces(ours: pd.DataFrame, folder: Path, classes: list[str]) -> N
 # --- round trip against the run ------------------------------------------------------------------------------
 
 
+def test_the_pipeline_writes_a_manifest_per_setting_and_a_best_model_per_subset(results) -> None:
+    settings = sorted(results.glob("*/*/rep*/in*_out*"))
+    assert settings and all((folder / "model.json").is_file() for folder in settings)
+    manifest = read_manifest(setting_dir(results, *CHARS))
+    assert manifest.identity == dict(zip(["dataset", "subset", "rep", "noise_in", "noise_out"], CHARS))
+    assert manifest.classes == ("a", "b", "c") and manifest.source["source"] == "character_trajectories"
+    assert manifest.transform.pad_length == 205 and manifest.inverse.iterations == 5
+    for subset in {folder.parents[1] for folder in settings}:
+        assert (subset / "best_model.json").is_file(), subset
+
+
 def test_cli_reproduces_the_runs_character_predictions(results, chars_npz, tmp_path) -> None:
     folder = setting_dir(results, *CHARS)
     out = tmp_path / "predictions.tsv"
@@ -158,6 +173,7 @@ def test_zero_iterations_reproduce_the_runs_start_vectors_and_the_seed_changes_t
 
 def test_python_api_on_variable_length_lists(results, chars) -> None:
     from mic import Classifier as Lazy  # the lazy top-level name
+    from mic import MICClassifier
 
     assert Lazy is Classifier
     sequences, names = chars
@@ -165,6 +181,10 @@ def test_python_api_on_variable_length_lists(results, chars) -> None:
     assert model.classes_.tolist() == ["a", "b", "c"] and model.n_classes_ == 3
     theirs = final_rows(setting_dir(results, *CHARS))
     assert model.predict(sequences).tolist() == theirs["predicted_class"].tolist()
+    # A pipeline model folder loads as a fitted MICClassifier too, with the same predictions.
+    estimator = MICClassifier.load(setting_dir(results, *CHARS))
+    assert estimator.n_features_in_ == 3 and estimator.get_params()["hidden_size"] == 10
+    assert estimator.predict(sequences).tolist() == theirs["predicted_class"].tolist()
     losses = model.losses(sequences)
     assert losses.shape == (18, 3)
     np.testing.assert_allclose(losses, theirs[["loss_a", "loss_b", "loss_c"]].to_numpy(), rtol=LOSS_RTOL)
@@ -186,10 +206,10 @@ def test_python_api_on_arrays_chunking_and_torch_engine_agree(results, run) -> N
     whole = Classifier.load(folder).invert(np.stack(images))
     chunked = Classifier.load(folder, chunk_size=7).invert(np.stack(images))
     # Start vectors are drawn over all rows at once, so chunks change only the kernel's float32 rounding.
-    np.testing.assert_allclose(chunked.losses, whole.losses, rtol=LOSS_RTOL)
+    np.testing.assert_allclose(chunked.losses, whole.losses, **FLOAT32_REORDERED)
     assert chunked.predicted.tolist() == whole.predicted.tolist()
     torch_engine = Classifier.load(folder, backend="torch").invert(np.stack(images))
-    np.testing.assert_allclose(torch_engine.losses, whole.losses, rtol=LOSS_RTOL)
+    np.testing.assert_allclose(torch_engine.losses, whole.losses, **FLOAT32_REORDERED)
     assert torch_engine.predicted.tolist() == whole.predicted.tolist()
     assert whole.predicted.tolist() == final_rows(folder)["predicted_class"].tolist()
 
@@ -239,9 +259,9 @@ def test_help_describes_every_option() -> None:
     assert top.returncode == 0 and "classify" in top.stdout
     done = mic_command("classify", "--help")
     assert done.returncode == 0
-    for option in ("-o", "--iterations", "--seed", "--device", "--reconstructions", "--config", "--chunk-size"):
+    for option in ("-o", "--iterations", "--seed", "--device", "--reconstructions", "--chunk-size"):
         assert option in done.stdout
-    for word in ("MODEL", "INPUT.npz", "lengths", "labels", "class_names", "seed", "order", "best model"):
+    for word in ("MODEL", "INPUT.npz", "lengths", "labels", "class_names", "seed", "order", "best model", "model.json"):
         assert word in done.stdout
 
 
@@ -312,15 +332,14 @@ def test_bad_input_from_the_command_line_exits_2_without_traceback(results, tmp_
 
 
 def copy_model(results: Path, tmp: Path, setting: tuple[str, ...] = CHARS) -> Path:
-    """A results tree holding one setting, its data.npz and the run's config (to break on purpose)."""
-    root = tmp / "results"
-    data = layout.under(root, layout.DATA, dataset=setting[0])
-    data.parent.mkdir(parents=True)
-    shutil.copy(layout.under(results, layout.DATA, dataset=setting[0]), data)
-    (root / "tables").mkdir()
-    shutil.copy(results / "tables" / "config.yaml", root / "tables" / "config.yaml")
-    shutil.copytree(setting_dir(results, *setting), setting_dir(root, *setting))
-    return setting_dir(root, *setting)
+    """One setting folder copied alone, outside any results tree (to use elsewhere, or to break on purpose)."""
+    return Path(shutil.copytree(setting_dir(results, *setting), tmp / "model"))
+
+
+def test_a_setting_folder_copied_alone_reproduces_the_run(results, chars_npz, tmp_path) -> None:
+    folder = copy_model(results, tmp_path)
+    table, _ = classify_file(folder, chars_npz, tmp_path / "p.tsv")
+    assert_reproduces(table, setting_dir(results, *CHARS), ["a", "b", "c"])
 
 
 def test_broken_models_fail_naming_the_file(results, chars_npz, tmp_path, capsys) -> None:
@@ -361,12 +380,17 @@ def test_broken_models_fail_naming_the_file(results, chars_npz, tmp_path, capsys
     save_checkpoint(relabelled / "generators" / "a.pt", ckpt)
     fails(relabelled, "a.pt", "replicate")
 
-    no_config = copy_model(results, tmp_path / "noconfig")
-    (no_config.parents[3] / "tables" / "config.yaml").unlink()
-    fails(no_config, "config.yaml", "--config")
+    no_manifest = copy_model(results, tmp_path / "nomanifest")
+    (no_manifest / "model.json").unlink()
+    fails(no_manifest, "neither model.json nor best_model.json")
+
+    bad_manifest = copy_model(results, tmp_path / "badmanifest")
+    text = (bad_manifest / "model.json").read_text()
+    (bad_manifest / "model.json").write_text(text.replace('"pad_length"', '"padding"'))
+    fails(bad_manifest, "model.json", "field 'transform'", "pad_length")
 
     fails(tmp_path / "nowhere", "no such model folder")
-    fails(tmp_path, "no setting summaries")
+    fails(tmp_path, "neither model.json nor best_model.json")
     if not torch.cuda.is_available():
         with pytest.raises(ClassifyError, match="cuda"):
             Classifier.load(setting_dir(results, *CHARS), device="cuda")

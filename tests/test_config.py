@@ -56,3 +56,26 @@ def test_only_datasets_names_an_unknown_data_set(tmp_path) -> None:
     message = "only_datasets: letters not in datasets (expected some of: characters, mnist)"
     assert message in result.stdout + result.stderr
     assert not (tmp_path / "results").exists()
+
+
+def test_the_schema_names_the_package_choices() -> None:
+    """The schema cannot import the package, so its choices are checked against their one home here."""
+    import yaml
+
+    from conftest import REPO
+    from mic.data.sources import SOURCES
+    from mic.device import DEVICES
+    from mic.method import METRICS, REPRESENTATIONS, SELECTIONS
+    from mic.plotting import STYLES
+
+    schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
+    dataset = schema["$defs"]["dataset"]["properties"]
+    prototypes = dataset["prototypes"]["properties"]
+    assert tuple(schema["properties"]["device"]["enum"]) == DEVICES
+    assert tuple(dataset["source"]["enum"]) == tuple(SOURCES)
+    assert tuple(dataset["plot_style"]["enum"]) == STYLES
+    assert tuple(prototypes["metric"]["enum"]) == METRICS
+    assert tuple(prototypes["representation"]["enum"]) == REPRESENTATIONS
+    subset = f"^({SELECTIONS[0]}(_({'|'.join(REPRESENTATIONS)}))?|{'|'.join(SELECTIONS[1:])})$"
+    assert schema["properties"]["subsets"]["items"]["pattern"] == subset
+    assert dataset["noise"]["propertyNames"]["pattern"] == subset

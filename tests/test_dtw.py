@@ -8,8 +8,7 @@ from tslearn.metrics import cdist_dtw as tslearn_cdist_dtw
 from tslearn.metrics import dtw as tslearn_dtw
 from tslearn.metrics import dtw_path as tslearn_dtw_path
 
-from mic import dtw
-from mic.model import native
+from mic import dtw, native
 
 
 @pytest.fixture(params=sorted(native.VARIANTS))

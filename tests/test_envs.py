@@ -15,8 +15,8 @@ ENVS = sorted((REPO / "envs").glob("*.yaml"))
 CONDA_TO_PYPI = {"pytorch": "torch"}
 # Conda-only packages with no PyPI counterpart: the C compiler that builds mic/native's kernels.
 CONDA_ONLY = {"c-compiler"}
-# Run Snakemake itself, not inside a rule's env.
-ORCHESTRATION = {"snakemake", "snakemake-executor-plugin-slurm", "pytest", "snakefmt", "ruff"}
+# Run Snakemake itself or check the code, not inside a rule's env.
+ORCHESTRATION = {"snakemake", "snakemake-executor-plugin-slurm", "pytest", "snakefmt", "ruff", "import-linter"}
 
 
 def pyproject_pins() -> dict[str, str]:

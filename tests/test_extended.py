@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from mic.jobs import random_starts_seed
 from mic.model import generator as gen
 from mic.model import inverse, training
 from mic.model.extended import StartSettings, dtw_scores, extended_inverse, start_vectors
@@ -41,7 +42,8 @@ def test_more_starts_are_never_worse_than_the_single_start(trained, seed) -> Non
     bank, x = trained[0].bank, targets(10) * (1 + seed)
     settings = inverse.InverseSettings(iterations=5, seed=seed)
     single = inverse.inverse_classify(bank, x, settings).final_losses
-    many = extended_inverse(bank, x, settings, StartSettings(starts=("uniform", "vertices", "random"), random_starts=3))
+    many_starts = StartSettings(starts=("uniform", "vertices", "random"), random_starts=3)
+    many = extended_inverse(bank, x, settings, many_starts, random_starts_seed(settings.seed))
     assert (many.losses <= single).all()
     assert (many.best_start > 0).any()  # the other starts do win somewhere
     assert many.best_start.max() < 1 + 4 + 3
@@ -49,7 +51,8 @@ def test_more_starts_are_never_worse_than_the_single_start(trained, seed) -> Non
 
 def test_start_vectors_are_the_paper_uniform_draw_vertices_and_simplex_points() -> None:
     settings = inverse.InverseSettings(seed=3)
-    vectors = start_vectors(5, 2, settings, StartSettings(starts=("uniform", "vertices", "random"), random_starts=2))
+    starts = StartSettings(starts=("uniform", "vertices", "random"), random_starts=2)
+    vectors = start_vectors(5, 2, settings, starts, random_starts_seed(settings.seed))
     assert vectors.shape == (1 + 4 + 2, 5, 2, gen.INPUT_SIZE)
     assert torch.equal(vectors[0], inverse.initial_vectors(5, 2, settings))
     assert torch.equal(vectors[1:5], torch.eye(4)[:, None, None, :].expand(4, 5, 2, 4))

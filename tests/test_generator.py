@@ -8,6 +8,7 @@ import torch
 from mic.model import generator as gen
 from mic.model import training
 from synthetic import wave_prototypes
+from tolerances import FLOAT32_REORDERED
 
 H, O = 10, 2
 
@@ -69,15 +70,12 @@ def test_init_matches_pytorch_default_and_is_per_seed():
     assert all(torch.equal(a, b) for a, b in zip(alone.tensors(), shared.tensors()))
 
 
-def test_extract_insert_stack_roundtrip():
+def test_extract_stack_roundtrip():
     bank = gen.init_bank([1, 2, 3], H, O)
     states = [gen.extract_state(bank, g) for g in range(3)]
     rebuilt = gen.stack_states(states[::-1])
     assert torch.equal(rebuilt.w_hh[0], bank.w_hh[2])
-    gen.insert_state(rebuilt, 0, states[0])
-    assert torch.equal(rebuilt.w_hh[0], bank.w_hh[0])
-    with pytest.raises(ValueError, match="shape"):
-        gen.insert_state(rebuilt, 0, gen.init_state(0, H + 1, O))
+    assert all(torch.equal(a[g], b[2 - g]) for a, b in zip(rebuilt.tensors(), bank.tensors()) for g in range(3))
 
 
 def test_generate_shapes_and_matches_nn_lstm():
@@ -119,6 +117,8 @@ def test_native_kernel_matches_autograd():
     trainer = training._NativeTrainer(bank, training.TrainSettings(episodes=4, prototypes_per_step=4), 23)
     assert all(torch.equal(a, b) for a, b in zip(trainer.final_bank().tensors(), bank.tensors()))  # layout round trip
     loss, grads = trainer.gradients(x0, target)
+    # one forward and backward, no optimiser steps to amplify rounding: float32 sums along 23 steps stay
+    # within ~1e-6 relative of float64 (1e-4 for small gradient entries that are differences of larger terms)
     torch.testing.assert_close(loss.double(), ref_loss, atol=1e-6, rtol=1e-5)
     for got, want in zip(grads, ref[:6]):
         torch.testing.assert_close(got.double(), want, atol=1e-6, rtol=1e-4)
@@ -188,6 +188,5 @@ def test_torch_backend_agrees_with_native_backend():
     a = training.train_generators(protos, s, [1, 2], backend="native")
     b = training.train_generators(protos, s, [1, 2], backend="torch")
     assert a.loss_curve.shape == (2, 4)
-    torch.testing.assert_close(a.loss_curve, b.loss_curve, atol=1e-5, rtol=1e-4)
-    for x, y in zip(a.bank.tensors(), b.bank.tensors()):
-        torch.testing.assert_close(x, y, atol=1e-4, rtol=1e-3)
+    for x, y in [(a.loss_curve, b.loss_curve), *zip(a.bank.tensors(), b.bank.tensors())]:
+        torch.testing.assert_close(x, y, **FLOAT32_REORDERED)

@@ -10,6 +10,7 @@ import torch
 from mic.model import generator as gen
 from mic.model import inverse, training
 from synthetic import wave_prototypes
+from tolerances import FLOAT32_REORDERED, FLOAT64_REORDERED
 
 T, O = 30, 2
 
@@ -62,9 +63,10 @@ def trained():
 @pytest.mark.parametrize("backend", ["torch", "native"])
 @pytest.mark.parametrize("bias_correction", [False, True])
 def test_batched_equals_per_sample_loop(trained, bias_correction, backend):
-    # torch engine in float64 (tight), native CPU kernel in float32 (float32 tolerance)
+    # torch engine in float64 against the float64 reference (tolerances.py: float64 bound), native CPU
+    # kernel in float32 (empirical float32 agreement)
     bank = trained[0].to(dtype=torch.float64) if backend == "torch" else trained[0]
-    tol = dict(rtol=1e-5, atol=1e-7) if backend == "torch" else dict(rtol=2e-4, atol=2e-6)
+    tol = FLOAT64_REORDERED if backend == "torch" else FLOAT32_REORDERED
     # chunks of 17 and 3 targets: the native kernel runs 8-lane blocks in pairs, an odd block alone
     # and padding lanes, all of which must give every target its own result
     n_targets = 20
@@ -87,9 +89,8 @@ def test_backends_agree(trained):
     s = inverse.InverseSettings(iterations=10, seed=4)
     a = inverse.inverse_classify(bank, targets, s, backend="native", keep=[3])
     b = inverse.inverse_classify(bank, targets, s, backend="torch", keep=[3])
-    torch.testing.assert_close(a.losses, b.losses, rtol=1e-3, atol=1e-6)
-    torch.testing.assert_close(a.mixtures, b.mixtures, rtol=1e-3, atol=1e-5)
-    torch.testing.assert_close(a.reconstructions, b.reconstructions, rtol=1e-3, atol=1e-5)
+    for x, y in ((a.losses, b.losses), (a.mixtures, b.mixtures), (a.reconstructions, b.reconstructions)):
+        torch.testing.assert_close(x, y, **FLOAT32_REORDERED)
 
 
 @pytest.mark.parametrize("backend", ["torch", "native"])
@@ -120,49 +121,13 @@ def test_recovers_the_one_hot_of_a_training_prototype(trained, backend):
     torch.testing.assert_close(result.reconstructions, again, rtol=1e-4, atol=1e-5)
 
 
-@pytest.mark.parametrize("backend", ["torch", "native"])
-def test_chunking_does_not_change_results(trained, backend):
-    bank, protos = trained
+@pytest.mark.parametrize(("backend", "dtype"), [("torch", torch.float64), ("native", torch.float32)])
+def test_chunking_does_not_change_results(trained, backend, dtype):
+    # the native kernel is float32 only: its chunk handling is checked against the float64 reference above
+    bank, protos = trained[0].to(dtype=dtype), trained[1].to(dtype)
     targets = protos.reshape(12, T, O)
+    tol = FLOAT64_REORDERED if dtype == torch.float64 else FLOAT32_REORDERED
     a = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5, chunk_size=5), backend=backend)
     b = inverse.inverse_classify(bank, targets, inverse.InverseSettings(iterations=5), backend=backend)
-    torch.testing.assert_close(a.losses, b.losses, rtol=1e-4, atol=1e-6)
-    torch.testing.assert_close(a.mixtures, b.mixtures, rtol=1e-4, atol=1e-6)
-
-
-def test_class_module_loss():
-    losses = torch.tensor([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
-    out = inverse.class_module_loss(losses, torch.tensor([0, 0, 2]), num_classes=3)
-    torch.testing.assert_close(out[0], torch.tensor([2.0, 3.0], dtype=torch.float64))
-    assert torch.isnan(out[1]).all()
-    torch.testing.assert_close(out[2], torch.tensor([5.0, 6.0], dtype=torch.float64))
-
-
-def test_input_validation(trained):
-    with pytest.raises(ValueError):
-        inverse.inverse_classify(trained[0], torch.zeros(2, T, 3))
-    with pytest.raises(ValueError):
-        inverse.InverseSettings(iterations=-1)
-
-
-@pytest.mark.parametrize("backend", ["torch", "native"])
-def test_final_loss_on_the_raw_vector_as_the_authors_code(trained, backend):
-    """final_loss "raw": every loss but the last as before; the last one of the vector after the last step as is."""
-    bank = trained[0].to(dtype=torch.float64) if backend == "torch" else trained[0]
-    tol = dict(rtol=1e-5, atol=1e-7) if backend == "torch" else dict(rtol=2e-4, atol=2e-6)
-    targets = torch.randn(9, T, O, dtype=torch.float64).cumsum(1) * 0.2
-    raw = inverse.InverseSettings(iterations=4, final_loss="raw", seed=4)
-    projected = inverse.InverseSettings(iterations=4, seed=4)
-    result = inverse.inverse_classify(bank, targets, raw, backend=backend)
-    plain = inverse.inverse_classify(bank, targets, projected, backend=backend)
-    assert torch.equal(result.losses[:-1], plain.losses[:-1])
-    start = inverse.initial_vectors(9, 3, raw)
-    for n in range(9):
-        for g in range(3):
-            losses, mix = reference_inverse(bank.to(dtype=torch.float64), targets[n], g, start[n, g].double(), raw)
-            torch.testing.assert_close(
-                result.losses[:, n, g].double(), torch.tensor(losses, dtype=torch.float64), **tol
-            )
-            torch.testing.assert_close(result.mixtures[n, g].double(), mix, **tol)
-    with pytest.raises(ValueError, match="final_loss"):
-        inverse.InverseSettings(final_loss="best")
+    torch.testing.assert_close(a.losses, b.losses, **tol)
+    torch.testing.assert_close(a.mixtures, b.mixtures, **tol)

@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from conftest import REPO
-from mic import report as rt
+from mic.evidence import glm as stats
 from mic.layout import noise_label
+from mic.report import accuracy, paper
 
 PAPER = yaml.safe_load((REPO / "config/paper_results.yaml").read_text())
 TABLES = PAPER["tables"]
@@ -34,7 +35,7 @@ GLM_TABLES = {
 
 
 def frame(table: str) -> pd.DataFrame:
-    return rt.paper_frame(PAPER, table)
+    return paper.paper_frame(PAPER, table)
 
 
 def test_all_thirteen_tables_are_there() -> None:
@@ -64,7 +65,7 @@ def test_noise_grid_tables_shape(table: str) -> None:
     assert frame(table).shape == (9, 3 + len(CLASSES[dataset]))
     values = frame(table).iloc[:, 2:].stack().dropna()
     assert ((values >= 0) & (values <= 1)).all()
-    _, tidy = rt.paper_grid(PAPER, dataset, subset)
+    _, tidy = paper.paper_grid(PAPER, dataset, subset)
     cells = set(zip(tidy["noise_in"], tidy["noise_out"]))
     inputs, outputs = GRIDS[(dataset, subset)]
     assert cells == {(noise_label(i), noise_label(o)) for i in inputs for o in outputs}, (
@@ -94,7 +95,7 @@ def test_glm_tables_shape(table: str) -> None:
     assert frame(table).shape == (5, 7)
     assert frame(table)["term"].tolist()[:3] == ["Intercept", "in_01", "in_02"]
     outputs = GRIDS[GLM_TABLES[table]][1][1:]
-    assert frame(table)["term"].tolist()[3:] == [rt.stats.term_name("out", o) for o in outputs]
+    assert frame(table)["term"].tolist()[3:] == [stats.term_name("out", o) for o in outputs]
     header = spec["header"]
     assert (header["No. Observations"], header["Df Residuals"], header["Df Model"]) == (9, 4, 4)
     assert header["Model Family"] == "Binomial" and header["Link Function"] == "logit"
@@ -121,7 +122,7 @@ def test_forward_and_summary_shapes() -> None:
         "full",
     ]
     t6 = frame("table6")
-    assert t6.shape == (7, 3) and t6["row"].tolist() == [row for row, _, _ in rt.SUMMARY_ROWS]
+    assert t6.shape == (7, 3) and t6["row"].tolist() == [row for row, _, _ in accuracy.SUMMARY_ROWS]
 
 
 def test_tables_agree_with_each_other() -> None:
@@ -142,10 +143,10 @@ def test_tables_agree_with_each_other() -> None:
 
 def test_table13_differs_from_the_grid_tables_only_where_noted() -> None:
     """Table 13's 50-iteration accuracies equal Tables 2/7/8/9 except two documented swaps."""
-    t13 = rt.paper_iterations(PAPER)
+    t13 = paper.paper_iterations(PAPER)
     mismatches = []
     for dataset, subset in NOISE_TABLES.values():
-        _, tidy = rt.paper_grid(PAPER, dataset, subset)
+        _, tidy = paper.paper_grid(PAPER, dataset, subset)
         overall = tidy[tidy["column"] == "overall"].set_index(["noise_in", "noise_out"])["accuracy"]
         block = t13[(t13["dataset"] == dataset) & (t13["subset"] == subset)].set_index(["noise_in", "noise_out"])[
             "accuracy_K"

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from mic.data.datasets import DataFormatError, RawDataset
-from mic.data.preprocess import PreparedData, PreprocessSettings, pad_with_last, preprocess
+from mic.data.preprocess import PreparedData, PreprocessSettings, preprocess
+from mic.data.sources import pad_with_last
 
 
 def toy(n_per_class: int = 10, classes: int = 2) -> RawDataset:
@@ -67,7 +68,7 @@ def test_too_few_training_samples_names_the_class() -> None:
     raw = toy(n_per_class=20)
     raw.labels[:16] = 1  # class c0 keeps only 4 samples, 3 of them in training at most
     with pytest.raises(DataFormatError, match="class 'c0' has . training samples, needs at least 4"):
-        preprocess(raw, PreprocessSettings(test_fraction=0.25), source="toy.npz")
+        preprocess(raw, PreprocessSettings(test_fraction=0.25), origin="toy.npz")
 
 
 def test_unknown_class_is_named() -> None:

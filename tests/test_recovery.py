@@ -1,4 +1,4 @@
-"""A run killed with kill -9 is recovered by `snakemake --unlock` and the same command again (README, "Recovery")."""
+"""A run killed with kill -9 is recovered by `snakemake --unlock` and the same command again (docs/running.md)."""
 
 from __future__ import annotations
 

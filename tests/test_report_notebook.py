@@ -6,6 +6,7 @@ baseline and nearest-prototype rules, with made-up numbers; test_report_tables.p
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +15,11 @@ import pytest
 
 from conftest import REPO
 from mic import layout
-from mic import report as rt
 from mic.data.preprocess import PreparedData
 from mic.data.prototypes import Prototypes
-from mic.evidence import collect
+from mic.evidence import claims, collect, selection
 from mic.layout import noise_label
+from mic.report import printing
 
 FAKE_CONFIG = {
     "seed": 2019,
@@ -102,7 +103,8 @@ def write_fake_results(root: Path, config: dict = FAKE_CONFIG, seed: int = 0) ->
             index = np.stack([rows[~is_test][labels[~is_test] == k][:4] for k in range(len(classes))])
             for rep in range(config["replicates"]):
                 key = {"dataset": dataset, "subset": subset, "rep": rep}
-                Prototypes(sequences[index], index, classes, subset).save(
+                representation = "random" if subset == "random" else "mean"
+                Prototypes(sequences[index], index, classes, subset, representation, index[..., None]).save(
                     layout.under(root / layout.RESULTS, layout.PROTOTYPES, **key)
                 )
                 _tsv(
@@ -150,7 +152,7 @@ def subset_keys(config: dict) -> list[dict]:
 def _write_heatmap(rng, root: Path, key: dict, config: dict, summaries: list[str]) -> None:
     """Figure 7's table of one data set and subset, for its best model by `summaries` (as module_losses writes it)."""
     chosen = [(run, path) for run, path in zip(mic_runs(config), summaries) if key.items() <= run.items()]
-    best = rt.choose_models(rt.stack_tables(*zip(*chosen)), key["dataset"], key["subset"]).best
+    best = selection.choose_models(collect.stack_tables(*zip(*chosen)), key["dataset"], key["subset"]).best
     classes = config["datasets"][key["dataset"]]["preprocess"]["classes"]
     heat = [
         (rep, *best, split, m, t, float(rng.random() + (0 if m == t else 0.5) + (0.1 if split == "test" else 0)), 20)
@@ -267,32 +269,33 @@ def _write_run(
 
 def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
     """Fake per-job results, then collect_results' tidy tables and config.yaml under root/results/tables."""
-    files = write_fake_results(root, config)
-    runs = mic_runs(config)
-    baseline_runs = [
-        {"dataset": d, "training_set": t, "rep": r}
-        for d in config["datasets"]
-        for t in [*config["subsets"], "full"]
-        for r in range(config["replicates"])
-    ]
+    write_fake_results(root, config)
     keys = subset_keys(config)
-    nearest_keys = [{**key, "rep": r} for key in keys for r in range(config["replicates"])]
+    replicates = range(config["replicates"])
+    jobs = {  # the fake run's jobs by the wildcards their files carry, as the workflow's JOBS
+        ("dataset", "subset", "rep", "noise_in", "noise_out"): mic_runs(config),
+        ("dataset", "subset"): keys,
+        ("dataset", "training_set", "rep"): [
+            {"dataset": d, "training_set": t, "rep": r}
+            for d in config["datasets"]
+            for t in [*config["subsets"], "full"]
+            for r in replicates
+        ],
+        ("dataset", "subset", "rep"): [{**key, "rep": r} for key in keys for r in replicates],
+        ("dataset", "subset", "rep", "variant"): [],
+    }
     tables = collect.collect_results(
-        runs,
-        files,
-        keys,
-        [root / layout.fill(layout.SUBSET, **n) / "heatmap.tsv" for n in keys],
-        baseline_runs,
         {
-            "summary": [root / layout.fill(layout.BASELINE, **b) / "summary.tsv" for b in baseline_runs],
-            "history": [root / layout.fill(layout.BASELINE, **b) / "history.tsv" for b in baseline_runs],
-        },
-        nearest_keys,
-        [layout.under(root / layout.RESULTS, layout.NEAREST_PROTOTYPE, **n) for n in nearest_keys],
+            name: [
+                layout.under(root / layout.RESULTS, spec.pattern, **job)
+                for job in jobs[layout.wildcard_names(spec.pattern)]
+            ]
+            for name, spec in collect.COLLECTED.items()
+        }
     )
     out = root / layout.TABLES
     collect.write_tables(
-        tables, {name: out / file for name, file in rt.TABLE_FILES.items()}, config, out / "config.yaml"
+        tables, {name: out / file for name, file in collect.TABLE_FILES.items()}, config, out / "config.yaml"
     )
     return out
 
@@ -331,6 +334,9 @@ def test_notebook_runs_on_fake_results(fake_root: Path) -> None:
     stderr = [o.get("text", "") for o in streams if o.get("name") == "stderr"]
     assert not stderr, f"the notebook wrote to stderr: {stderr[:3]}"
     assert not [o for o in streams if o.get("output_type") == "error"]
+    tables = [o["data"]["text/html"] for o in streams if "<table" in o.get("data", {}).get("text/html", "")]
+    widths = [max(len(re.findall(r'class="data row0 col\d+"', part)) for part in t.split("<table")) for t in tables]
+    assert widths and max(widths) <= printing.MAX_COLUMNS, "a wide table was shown without printing.styled_blocks"
     html, _ = HTMLExporter().from_notebook_node(notebook)
     for text in (
         "± 95 %",
@@ -350,6 +356,13 @@ def test_notebook_runs_on_fake_results(fake_root: Path) -> None:
         "Nearest prototype",
     ):
         assert text in html, text
+    # The first screen answers before any method prose: Table 6 with intervals, the verdicts counted, a figure.
+    first_screen = html[: html.index("How to read this report")]
+    marks = ["Table 6 beside ours", "95 % interval", "each tested in every data set", "<img"]
+    assert all(mark in first_screen for mark in marks)
+    assert [first_screen.index(mark) for mark in marks] == sorted(first_screen.index(mark) for mark in marks)
+    assert all(f">{outcome}</th>" in first_screen for outcome in claims.OUTCOMES)  # a count column each
+    assert all(f"<em>{outcome}</em>" in first_screen for outcome in claims.OUTCOMES)  # and what each means
     figures = sorted(p.name for p in (fake_root / layout.FIGURES).glob("*.png"))
     expected = {
         f"{kind}_{d}_{s}.png"

@@ -14,9 +14,9 @@ from mic.evidence.collect import TABLE_FILES
 from test_verdicts import synthetic
 
 
-def write_run(folder: Path, effects: dict[str, float], seed: int) -> Path:
+def write_run(folder: Path, effects: dict[str, float], seed: int, sd: float = 0.01) -> Path:
     """A results/tables folder with the synthetic run's three tables; the others empty, as a run without them."""
-    mic, baselines, nearest = synthetic(effects, seed=seed)
+    mic, baselines, nearest = synthetic(effects, seed=seed, sd=sd)
     folder.mkdir(parents=True)
     for file in TABLE_FILES.values():
         (folder / file).write_text("")
@@ -38,6 +38,21 @@ def test_two_seeds_of_a_clear_truth_agree_on_every_cell(tmp_path: Path) -> None:
     line = rerun.agreement_line(comparison)
     assert line.startswith(f"verdicts agree: {len(a)} of {len(a)} cells (expected from each run's replicates: seed1 ")
     assert (comparison[["same_on_rerun seed1", "same_on_rerun seed2"]] > 0.95).all().all()  # clear effects
+
+
+def test_equivalent_cells_are_compared_like_the_other_outcomes(tmp_path: Path) -> None:
+    """A true zero that the replicates pin down within the margin is equivalent in both runs; the agreement line
+    counts it as it counts the other outcomes."""
+    zero = {**dict.fromkeys(["forward", "iterations", "clustered", "nearest"], 0.0), "noise": -0.2}  # best = base
+    a, b = (rerun.run_claims(write_run(tmp_path / f"run{s}", zero, seed=s, sd=0.001)) for s in (1, 2))
+    comparison = rerun.compare_runs({"a": a, "b": b})
+    assert (comparison["verdict a"] == v.EQUIVALENT).all() and comparison["same"].all()
+    decided = comparison[comparison["claim"] != v.NOISE]  # best = base: no spread, no chance
+    assert (decided[["same_on_rerun a", "same_on_rerun b"]] > 0.9).all().all()
+    cells, n = len(comparison), len(decided)
+    line = rerun.agreement_line(comparison)
+    assert line.startswith(f"verdicts agree: {cells} of {cells} cells (expected from each run's replicates: a ")
+    assert line.endswith(f" of {n})") and f" of {n}, b " in line
 
 
 def test_a_flipped_and_a_missing_cell_do_not_agree(tmp_path: Path) -> None:

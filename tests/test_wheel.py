@@ -22,7 +22,8 @@ SCRIPT = """
 import sys
 import torch
 import mic
-from mic.model import inverse, native, training
+from mic import native
+from mic.model import inverse, training
 
 protos = torch.linspace(-1, 1, 4 * 12 * 2).reshape(1, 4, 12, 2).sin().repeat(3, 1, 1, 1)
 trained = training.train_generators(protos, training.TrainSettings(episodes=20), [1, 2, 3], backend="native")

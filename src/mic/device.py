@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 DEVICES = ("cpu", "cuda", "auto")
 
 
 def resolve_device(name: str) -> torch.device:
     """'auto' takes a GPU when one is visible; 'cuda' without a GPU is an error, not a silent fallback."""
+    import torch  # here: the config's validation and `mic --help` name the choices without torch's import
+
     if name not in DEVICES:
         raise ValueError(f"device must be one of {DEVICES}, got {name!r}")
     if name == "auto":

@@ -13,7 +13,7 @@ import warnings
 
 import numpy as np
 
-from mic.model import native
+from mic import native
 
 _DOUBLES = ctypes.POINTER(ctypes.c_double)
 

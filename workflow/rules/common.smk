@@ -1,10 +1,14 @@
 # Helpers shared by all rules: config lookups, the result grid and wildcard constraints.
-# Every path pattern comes from mic.layout, class names from mic.data.labels (one home each).
+# Every path pattern comes from mic.layout, class names from mic.data.sources, a job's settings and seeds from
+# mic.jobs (one home each).
 import os
 
-from mic import layout
-from mic.data.labels import class_names as configured_class_names
+from mic import jobs, layout
+from mic.data.datasets import RawDataset
 from mic.data.download import SOURCES
+from mic.data.labels import DataFormatError, npz_labels
+from mic.data.preprocess import training_counts
+from mic.data.sources import configured_classes
 from snakemake.exceptions import WorkflowError
 
 
@@ -72,7 +76,25 @@ def raw_inputs(wildcards):
 
 def class_names(dataset):
     """Class names, known before any job runs (they name the generator checkpoints)."""
-    return configured_class_names(dataset_config(dataset))
+    return configured_classes(dataset_config(dataset))
+
+
+def check_own_data(dataset):
+    """An own .npz data set is counted now, so a config that cannot run on it stops before the first job."""
+    block = dataset_config(dataset)
+    if block["source"] != "npz":
+        return  # the built-in sources are counted by their preprocess job, before any later job
+    try:
+        labels, names = npz_labels(block["path"], bool(block.get("allow_pickle", False)))
+        settings = jobs.preprocess_settings(dataset, block.get("preprocess"))
+        counts = training_counts(RawDataset([], labels, names), settings)
+        jobs.check_feasible(dataset, jobs.feasibility_needs(dataset, block), counts)
+    except (DataFormatError, ValueError) as error:
+        raise WorkflowError(str(error)) from error
+
+
+for _dataset in DATASETS:
+    check_own_data(_dataset)
 
 
 def dataset_classes(wildcards):
@@ -104,8 +126,7 @@ def setting_file(dataset, name):
 
 def generator_checkpoints(dataset, **wildcards):
     """Per-class checkpoints of one generator set; wildcards not given stay open for the rule."""
-    pattern = layout.fill(layout.CHECKPOINT, dataset=dataset, **wildcards)
-    return [layout.fill(pattern, cls=layout.file_name(c)) for c in class_names(dataset)]
+    return layout.checkpoints(class_names(dataset), dataset=dataset, **wildcards)
 
 
 def generator_set_checkpoints(wildcards):
@@ -133,11 +154,6 @@ def subset_run_files(dataset, subset, name):
     return [os.path.join(layout.fill(layout.SETTING, **run), name) for run in subset_runs(dataset, subset)]
 
 
-def subset_checkpoints(dataset, subset):
-    """The generator checkpoints of one data set and subset, one list per setting of subset_runs."""
-    return [generator_checkpoints(**run) for run in subset_runs(dataset, subset)]
-
-
 def baseline_prototypes(wildcards):
     """The forward baseline trains on a prototype subset, or (training_set 'full') on all training data."""
     if wildcards.training_set == "full":
@@ -148,15 +164,6 @@ def baseline_prototypes(wildcards):
 def prototype_sets(dataset, subset):
     """The prototype files of every replicate of one data set and subset, in replicate order."""
     return [layout.fill(layout.PROTOTYPES, dataset=dataset, subset=subset, rep=rep) for rep in REPLICATES]
-
-
-def prototype_settings(wildcards):
-    """The data set's prototype settings for one subset (a clustered_<representation> variant fixes its own)."""
-    settings = dict(dataset_config(wildcards.dataset)["prototypes"])
-    _, representation = layout.subset_parts(wildcards.subset)
-    if representation:
-        settings["representation"] = representation
-    return settings
 
 
 def nearest_prototype_metrics(wildcards):
@@ -183,7 +190,7 @@ def mic_targets():
     for dataset in DATASETS:
         for subset in SUBSETS:
             paths += subset_run_files(dataset, subset, "summary.tsv")
-            paths += [path for paths_ in subset_checkpoints(dataset, subset) for path in paths_]
+            paths += [path for run in subset_runs(dataset, subset) for path in generator_checkpoints(**run)]
     return paths
 
 

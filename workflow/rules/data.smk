@@ -57,6 +57,7 @@ rule preprocess:
         source=dataset_param("source"),
         settings=dataset_param("preprocess"),
         allow_pickle=lambda wildcards: dataset_config(wildcards.dataset).get("allow_pickle", False),
+        needs=lambda wildcards: jobs.feasibility_needs(wildcards.dataset, dataset_config(wildcards.dataset)),
     script:
         "../scripts/preprocess.py"
 
@@ -77,7 +78,7 @@ rule select_prototypes:
     resources:
         mem_mb=4000,
     params:
-        settings=prototype_settings,
+        settings=dataset_param("prototypes"),
         seed=config["seed"],
         plot_style=dataset_param("plot_style"),
     script:

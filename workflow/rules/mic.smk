@@ -49,6 +49,7 @@ rule inverse_classify:
         reconstructions=f"{layout.SETTING}/reconstructions.npz",
         validation_predictions=layout.VALIDATION_PREDICTIONS,
         validation_summary=layout.VALIDATION_SUMMARY,
+        model=layout.MODEL_MANIFEST,
     log:
         "logs/inverse_classify/{dataset}/{subset}_rep{rep}_in{noise_in}_out{noise_out}.log",
     benchmark:
@@ -67,20 +68,24 @@ rule inverse_classify:
         validation_per_class=dataset_param("validation", "per_class"),
         seed=config["seed"],
         device=config["device"],
+        made_by=lambda wc: jobs.model_origin(config, wc.dataset),
     script:
         "../scripts/inverse_classify.py"
 
 
 # Figure 7 shows the best model of a data set and subset only, so its training-sample inversion runs
-# once here instead of in every inverse job (it added ~70% to a character inverse job).
+# once here instead of in every inverse job. The best model, chosen on the validation samples, is recorded.
 rule module_losses:
     input:
         data=layout.DATA,
         summaries=lambda wc: subset_run_files(wc.dataset, wc.subset, "validation_summary.tsv"),
         predictions=lambda wc: subset_run_files(wc.dataset, wc.subset, "predictions.tsv"),
-        checkpoints=lambda wc: [path for paths in subset_checkpoints(wc.dataset, wc.subset) for path in paths],
+        checkpoints=lambda wc: [
+            path for run in subset_runs(wc.dataset, wc.subset) for path in generator_checkpoints(**run)
+        ],
     output:
-        f"{layout.SUBSET}/heatmap.tsv",
+        heatmap=f"{layout.SUBSET}/heatmap.tsv",
+        best=layout.BEST_MODEL,
     log:
         "logs/module_losses/{dataset}_{subset}.log",
     benchmark:
@@ -94,7 +99,6 @@ rule module_losses:
         gpu=GPUS_PER_JOB,
     params:
         runs=lambda wc: subset_runs(wc.dataset, wc.subset),
-        checkpoint_sets=lambda wc: subset_checkpoints(wc.dataset, wc.subset),
         classes=dataset_classes,
         generator=dataset_param("generator"),
         settings=dataset_param("inverse"),
@@ -105,7 +109,7 @@ rule module_losses:
 
 
 # Beyond the paper: inversion variants (several starts, DTW as the decision) on the generators of one
-# replicate's base and validation-best settings; the best setting needs every replicate's validation summaries.
+# replicate's validation-best setting; choosing it needs every replicate's validation summaries.
 rule extended_inverse:
     input:
         data=layout.DATA,

@@ -7,16 +7,7 @@ include: "report_common.smk"
 
 rule collect_results:
     input:
-        summary=mic_run_files("summary.tsv"),
-        validation=mic_run_files("validation_summary.tsv"),
-        training=mic_run_files("training.tsv"),
-        loss_curves=mic_run_files("loss_curves.tsv"),
-        predictions=mic_run_files("predictions.tsv"),
-        baseline_summary=baseline_files("summary.tsv"),
-        baseline_history=baseline_files("history.tsv"),
-        heatmap=subset_files("heatmap.tsv"),
-        nearest=nearest_files(),
-        extended=extended_files(),
+        **collected_inputs(),
     output:
         **{name: str(layout.table_file(name)) for name in layout.TABLE_NAMES},
         config=f"{layout.TABLES}/config.yaml",
@@ -30,11 +21,6 @@ rule collect_results:
     resources:
         mem_mb=4000,
     params:
-        mic_runs=mic_runs(),
-        baseline_runs=baseline_runs(),
-        subset_keys=subset_keys(),
-        nearest_runs=nearest_runs(),
-        extended_runs=extended_runs(),
         config=config,
     script:
         "../scripts/collect_results.py"

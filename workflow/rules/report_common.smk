@@ -1,4 +1,5 @@
 # Helpers of the report rules (workflow/rules/report.smk): the result grid, the figures, the targets.
+from mic.evidence import collect
 
 REPORT_NOTEBOOK = workflow.source_path("../../notebooks/report.ipynb")
 PAPER_RESULTS = workflow.source_path("../../config/paper_results.yaml")
@@ -30,19 +31,9 @@ def baseline_runs():
     ]
 
 
-def baseline_files(name):
-    """One file of every forward-baseline job, in the order of baseline_runs()."""
-    return [layout.fill(f"{layout.BASELINE}/{name}", **run) for run in baseline_runs()]
-
-
 def subset_keys():
-    """Every (data set, subset): the keys of the nearest-prototype and Figure 7 tables."""
+    """Every (data set, subset): the keys of Figure 7's tables."""
     return [{"dataset": dataset, "subset": subset} for dataset in DATASETS for subset in SUBSETS]
-
-
-def subset_files(name):
-    """A file of every (data set, subset) folder in the order of subset_keys()."""
-    return [layout.fill(f"{layout.SUBSET}/{name}", **key) for key in subset_keys()]
 
 
 def nearest_runs():
@@ -50,9 +41,28 @@ def nearest_runs():
     return [{**key, "rep": rep} for key in subset_keys() for rep in REPLICATES]
 
 
-def nearest_files():
-    """The nearest-prototype table of every job, in the order of nearest_runs()."""
-    return [layout.fill(layout.NEAREST_PROTOTYPE, **run) for run in nearest_runs()]
+# The jobs of the run by the wildcards their files carry (in their patterns' order), each in one fixed order.
+JOBS = {
+    ("dataset", "subset", "rep", "noise_in", "noise_out"): mic_runs,
+    ("dataset", "subset"): subset_keys,
+    ("dataset", "training_set", "rep"): baseline_runs,
+    ("dataset", "subset", "rep"): nearest_runs,
+    ("dataset", "subset", "rep", "variant"): extended_runs,
+}
+
+
+def collected_files(name):
+    """The per-job files of one table of mic.evidence.collect.COLLECTED, one per job of its wildcards."""
+    pattern = collect.COLLECTED[name].pattern
+    wildcards = layout.wildcard_names(pattern)
+    if wildcards not in JOBS:
+        raise WorkflowError(f"collected table {name}: no jobs known for the wildcards {wildcards} of {pattern}")
+    return [layout.fill(pattern, **job) for job in JOBS[wildcards]()]
+
+
+def collected_inputs():
+    """The collect_results inputs: the per-job files of every collected table, named by the table."""
+    return {name: collected_files(name) for name in collect.COLLECTED}
 
 
 def report_figure(name, caption, subcategory, dataset, subset):

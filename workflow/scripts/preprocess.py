@@ -1,24 +1,18 @@
-"""Raw data set -> results/<dataset>/data.npz (padded, standardised, split)."""
+"""Raw data set -> results/<dataset>/data.npz (padded, standardised, split); stops early if the config cannot run."""
 
-from pathlib import Path
+import numpy as np
 
-from mic.data.datasets import load_character_trajectories, load_mnist, load_npz
-from mic.data.preprocess import PreprocessSettings, preprocess
+from mic import jobs
+from mic.data.preprocess import preprocess
+from mic.data.sources import source
 from mic.logs import log_to
-from mic.settings import from_config
 
 log = log_to(snakemake.log[0])
-source = snakemake.params.source
-first = snakemake.input[0]
-readers = {
-    "character_trajectories": lambda: load_character_trajectories(first),
-    "mnist": lambda: load_mnist(Path(first).parent),
-    "npz": lambda: load_npz(first, snakemake.params.allow_pickle),
-}
-raw = readers[source]()
-settings = from_config(
-    PreprocessSettings, snakemake.params.settings, f"datasets.{snakemake.wildcards.dataset}.preprocess"
-)
-data = preprocess(raw, settings, source=first)
-log.info("%s: %s, %d train, %d test", source, data.sequences.shape, len(data.train_index), len(data.test_index))
+wc, params = snakemake.wildcards, snakemake.params
+raw = source(params.source).read(snakemake.input, params.allow_pickle)
+settings = jobs.preprocess_settings(wc.dataset, params.settings)
+data = preprocess(raw, settings, params.source, origin=snakemake.input[0])
+log.info("%s: %s, %d train, %d test", wc.dataset, data.sequences.shape, len(data.train_index), len(data.test_index))
+counts = np.bincount(data.labels[data.train_index], minlength=len(data.class_names))
+jobs.check_feasible(wc.dataset, params.needs, dict(zip(data.class_names, counts.tolist())))
 data.save(snakemake.output[0])

@@ -11,8 +11,6 @@ import torch
 from sklearn.model_selection import train_test_split
 from torch import nn
 
-Dataset = Literal["characters", "mnist"]
-Subset = Literal["clustered", "random", "full"]
 Init = Literal["pytorch", "keras", "chrono"]
 Schedule = Literal["constant", "cosine"]
 

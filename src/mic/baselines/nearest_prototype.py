@@ -8,9 +8,9 @@ import numpy as np
 from scipy.spatial.distance import cdist
 
 from mic.dtw import cdist_dtw
+from mic.method import METRICS
 
 Metric = Literal["euclidean", "dtw"]
-METRICS: tuple[str, ...] = ("euclidean", "dtw")
 
 
 def _check_inputs(prototypes: np.ndarray, targets: np.ndarray, metric: str) -> None:

@@ -14,7 +14,6 @@ from mic.data.labels import (
     NPZ_LABELS,
     NPZ_LENGTHS,
     NPZ_SEQUENCES,
-    SOURCE_CLASSES,
     DataFormatError,
     encode_labels,
     open_npz,
@@ -31,13 +30,17 @@ __all__ = [
     "sequence_list",
 ]
 
+# The built-in sources' classes, in label order (UCI `consts.key`; MNIST digits).
+CHARACTER_CLASSES = tuple("abcdeghlmnopqrsuvwyz")
+MNIST_CLASSES = tuple(str(d) for d in range(10))
+
 
 @dataclass
 class RawDataset:
     """Labelled sequences as read from disk, before any preprocessing."""
 
     sequences: list[np.ndarray]  # each [T_i, C]
-    labels: np.ndarray  # [N] class index 0..K-1
+    labels: np.ndarray | None  # [N] class index 0..K-1; None for unlabelled sequences to classify
     class_names: list[str]
     is_test: np.ndarray | None = None  # [N] bool, where the source defines an official split
 
@@ -75,11 +78,11 @@ def read_idx(path: str | os.PathLike) -> np.ndarray:
 
 
 def load_mnist(folder: str | os.PathLike) -> RawDataset:
-    """Official 60000/10000 split; each image becomes a sequence of its 28 rows, pixels in [0, 1]."""
+    """Official 60000/10000 split; each image becomes a sequence of its 28 rows of raw pixels (0..255)."""
     folder = Path(folder)
     parts = []
     for prefix in ("train", "t10k"):
-        images = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz").astype(np.float32) / 255.0
+        images = read_idx(folder / f"{prefix}-images-idx3-ubyte.gz")
         labels = read_idx(folder / f"{prefix}-labels-idx1-ubyte.gz").astype(np.int64)
         if len(images) != len(labels):
             raise DataFormatError(f"{folder}: {prefix} has {len(images)} images but {len(labels)} labels")
@@ -87,20 +90,24 @@ def load_mnist(folder: str | os.PathLike) -> RawDataset:
     images = np.concatenate([p[0] for p in parts])
     labels = np.concatenate([p[1] for p in parts])
     is_test = np.repeat([False, True], [len(parts[0][1]), len(parts[1][1])])
-    return RawDataset(list(images), labels, list(SOURCE_CLASSES["mnist"]), is_test)
+    return RawDataset(list(images), labels, list(MNIST_CLASSES), is_test)
 
 
-def load_npz(path: str | os.PathLike, allow_pickle: bool = False) -> RawDataset:
-    """Read a user data set: `sequences` [N, T, C] (with `lengths` [N] for variable lengths), `labels` [N],
-    optional `class_names`. Object arrays need allow_pickle (unpickling a file can run code stored in it)."""
+def load_npz(path: str | os.PathLike, allow_pickle: bool = False, labelled: bool = True) -> RawDataset:
+    """Read the own-data-set format: `sequences` [N, T, C] (with `lengths` [N] for variable lengths), `labels` [N],
+    optional `class_names`. Object arrays need allow_pickle (unpickling a file can run code stored in it).
+    labelled=False (sequences to classify): `labels` may be absent, and then the result's labels are None."""
     with open_npz(path, allow_pickle) as archive:
         raw_sequences = read_array(archive, path, NPZ_SEQUENCES)
-        raw_labels = np.asarray(read_array(archive, path, NPZ_LABELS)).ravel()
+        has_labels = labelled or NPZ_LABELS in archive.files
+        raw_labels = np.asarray(read_array(archive, path, NPZ_LABELS)).ravel() if has_labels else None
         lengths = read_array(archive, path, NPZ_LENGTHS) if NPZ_LENGTHS in archive.files else None
         names = (
             [str(n) for n in read_array(archive, path, NPZ_CLASS_NAMES)] if NPZ_CLASS_NAMES in archive.files else None
         )
     sequences = sequence_list(path, raw_sequences, lengths)
+    if raw_labels is None:
+        return RawDataset(sequences, None, [])
     if len(sequences) != len(raw_labels):
         raise DataFormatError(f"{path}: 'sequences' has {len(sequences)} entries but 'labels' has {len(raw_labels)}")
     labels, class_names = encode_labels(path, raw_labels, names)
@@ -120,7 +127,10 @@ def sequence_list(path: str | os.PathLike, raw: np.ndarray, lengths: np.ndarray 
     sequences = []
     channels = None
     for i, item in enumerate(raw):
-        array = np.asarray(item, dtype=np.float64)
+        try:
+            array = np.asarray(item, dtype=np.float64)
+        except (TypeError, ValueError) as error:  # e.g. strings where numbers belong
+            raise DataFormatError(f"{path}: sequences[{i}] must hold numbers ({error})") from error
         if array.ndim != 2 or array.shape[0] < 1:
             raise DataFormatError(f"{path}: sequences[{i}] must be a [T, C] array, got shape {array.shape}")
         if channels is not None and array.shape[1] != channels:

@@ -1,23 +1,13 @@
-"""Class names and labels: the one home of which classes a data set has and how labels become indices.
-
-The workflow needs the class names before any job runs (they name the generator checkpoints), the readers
-need the same names and the same encoding, so both call `class_names` and `encode_labels` here.
-"""
+"""Labels of an own data set's .npz: its keys, how labels become indices, and the errors naming the file."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
-from typing import Any
+import zipfile
 
 import numpy as np
 
-# The built-in sources' classes, in label order (UCI `consts.key`; MNIST digits).
-SOURCE_CLASSES: dict[str, list[str]] = {
-    "character_trajectories": list("abcdeghlmnopqrsuvwyz"),
-    "mnist": [str(d) for d in range(10)],
-}
-# Keys of an own data set's .npz file (README, "Your own data set").
+# Keys of an own data set's .npz file (docs/own-data.md).
 NPZ_SEQUENCES, NPZ_LABELS, NPZ_CLASS_NAMES, NPZ_LENGTHS = "sequences", "labels", "class_names", "lengths"
 
 
@@ -26,13 +16,18 @@ class DataFormatError(ValueError):
 
 
 def open_npz(path: str | os.PathLike, allow_pickle: bool = False) -> np.lib.npyio.NpzFile:
-    """np.load of a user's .npz; a missing or unreadable file is a DataFormatError naming it."""
+    """np.load of a user's .npz; a missing, empty or unreadable file is a DataFormatError naming it."""
     if not os.path.isfile(path):
         raise DataFormatError(f"{path}: file not found (datasets.<name>.path in the config)")
+    if os.path.getsize(path) == 0:
+        raise DataFormatError(f"{path}: the file is empty; expected an .npz archive with '{NPZ_SEQUENCES}'")
     try:
-        return np.load(path, allow_pickle=allow_pickle)
-    except (OSError, ValueError) as error:
-        raise DataFormatError(f"{path}: not a readable .npz file ({error})") from error
+        archive = np.load(path, allow_pickle=allow_pickle)
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise DataFormatError(f"{path}: not a readable .npz file ({type(error).__name__}: {error})") from error
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # np.load of a .npy gives a bare array
+        raise DataFormatError(f"{path}: a single .npy array, expected an .npz archive with '{NPZ_SEQUENCES}'")
+    return archive
 
 
 def read_array(archive: np.lib.npyio.NpzFile, path: str | os.PathLike, key: str) -> np.ndarray:
@@ -79,13 +74,3 @@ def npz_labels(path: str | os.PathLike, allow_pickle: bool = False) -> tuple[np.
         raw = read_array(archive, path, NPZ_LABELS)
         names = [str(n) for n in read_array(archive, path, NPZ_CLASS_NAMES)] if NPZ_CLASS_NAMES in archive else None
     return encode_labels(path, raw, names)
-
-
-def class_names(dataset: Mapping[str, Any]) -> list[str]:
-    """The classes of one configured data set (config["datasets"][name]), known before any job runs."""
-    chosen = (dataset.get("preprocess") or {}).get("classes")
-    if chosen:
-        return list(chosen)
-    if dataset["source"] in SOURCE_CLASSES:
-        return list(SOURCE_CLASSES[dataset["source"]])
-    return npz_labels(dataset["path"], bool(dataset.get("allow_pickle", False)))[1]

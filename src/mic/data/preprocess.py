@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from mic.data.datasets import DataFormatError, RawDataset
+from mic.data.sources import Transform, source
 from mic.io import mapped_npz_array, save_npz
-
-PROTOTYPES_PER_CLASS = 4
+from mic.method import PROTOTYPES_PER_CLASS
 
 
 @dataclass(frozen=True)
@@ -81,28 +81,6 @@ class PreparedData:
             )
 
 
-def pad_with_last(sequences: list[np.ndarray], length: int) -> np.ndarray:
-    """Stack [T_i, C] sequences into [N, length, C], repeating each one's last value."""
-    channels = sequences[0].shape[1]
-    out = np.empty((len(sequences), length, channels), dtype=np.float64)
-    for i, seq in enumerate(sequences):
-        if len(seq) > length:
-            raise ValueError(f"sequence {i} has {len(seq)} steps, longer than the pad length {length}")
-        out[i, : len(seq)] = seq
-        out[i, len(seq) :] = seq[-1]
-    return out
-
-
-def transform_channels(seq: np.ndarray, settings: PreprocessSettings) -> np.ndarray:
-    """Cumulative sum of the delta channels, then keep the selected channels."""
-    seq = np.array(seq, dtype=np.float64)
-    for channel in settings.cumulative_sum:
-        seq[:, channel] = np.cumsum(seq[:, channel])
-    if settings.keep_channels is not None:
-        seq = seq[:, list(settings.keep_channels)]
-    return seq
-
-
 def split_indices(labels: np.ndarray, raw: RawDataset, settings: PreprocessSettings) -> tuple[np.ndarray, np.ndarray]:
     """Training and test rows: the source's official split or a seeded stratified one."""
     rows = np.arange(len(labels))
@@ -156,31 +134,45 @@ def check_enough_training(labels: np.ndarray, train: np.ndarray, class_names: li
             )
 
 
-def preprocess(raw: RawDataset, settings: PreprocessSettings, source: str = "data") -> PreparedData:
-    """Channels, padding to the longest sequence of the whole source, split, standardisation."""
+def training_counts(raw: RawDataset, settings: PreprocessSettings) -> dict[str, int]:
+    """Training samples per class after the configured classes, split and subsampling (labels alone suffice)."""
+    rows, labels, class_names = select_classes(raw, settings.classes)
+    sub_raw = RawDataset([], labels, class_names, None if raw.is_test is None else raw.is_test[rows])
+    train, _ = split_indices(labels, sub_raw, settings)
+    train = subsample_per_class(train, labels, settings.train_per_class, settings.split_seed)
+    counts = np.bincount(labels[train], minlength=len(class_names))
+    return dict(zip(class_names, counts.tolist()))
+
+
+def preprocess(
+    raw: RawDataset, settings: PreprocessSettings, source_name: str = "npz", origin: str = "data"
+) -> PreparedData:
+    """Channels, padding to the longest sequence of the whole source, split, standardisation.
+
+    `raw` holds the source's scaled values (`Source.read`); `origin` names the raw file in messages.
+    """
     # Pad length from the whole source so the raw per-class padded lengths never reach a model.
     pad_length = max(len(s) for s in raw.sequences)
+    transform = raw_transform(settings, pad_length, source_name)
     rows, labels, class_names = select_classes(raw, settings.classes)
-    sequences = pad_with_last([transform_channels(raw.sequences[i], settings) for i in rows], pad_length)
+    features = transform.features([raw.sequences[i] for i in rows])
     sub_raw = RawDataset([], labels, class_names, None if raw.is_test is None else raw.is_test[rows])
     train, test = split_indices(labels, sub_raw, settings)
     train = subsample_per_class(train, labels, settings.train_per_class, settings.split_seed)
     test = subsample_per_class(test, labels, settings.test_per_class, settings.split_seed + 1)
-    check_enough_training(labels, train, class_names, source)
+    check_enough_training(labels, train, class_names, origin)
     # Keep only the rows a split uses (subsampling may leave most of a large source unused).
     used = np.concatenate([train, test])
-    sequences, labels, source_index = sequences[used], labels[used], rows[used]
+    features, labels, source_index = features[used], labels[used], rows[used]
     train, test = np.arange(len(train)), np.arange(len(train), len(used))
 
-    channels = sequences.shape[2]
-    mean, std = np.zeros(channels), np.ones(channels)
+    channels = features.shape[2]
     if settings.standardize:
-        fitted = sequences[train].reshape(-1, channels)
-        mean, std = fitted.mean(axis=0), fitted.std(axis=0)
-        std[std == 0] = 1.0  # a constant channel stays constant instead of becoming NaN
-        sequences = (sequences - mean) / std
+        transform = transform.fitted(features[train])
+    else:
+        transform = replace(transform, mean=np.zeros(channels), std=np.ones(channels))
     params = {  # JSON-shaped (lists, not tuples) so it reads back equal from data.npz
-        "source": source,
+        "source": origin,
         "settings": asdict(settings),
         "pad_length": pad_length,
         "standardization_fitted_on": "train" if settings.standardize else None,
@@ -188,4 +180,27 @@ def preprocess(raw: RawDataset, settings: PreprocessSettings, source: str = "dat
         "n_test": int(len(test)),
     }
     params = json.loads(json.dumps(params))
-    return PreparedData(sequences.astype(np.float32), labels, class_names, train, test, mean, std, source_index, params)
+    sequences = transform.standardise(features)
+    return PreparedData(
+        sequences, labels, class_names, train, test, transform.mean, transform.std, source_index, params
+    )
+
+
+def raw_transform(settings: PreprocessSettings, pad_length: int, source_name: str) -> Transform:
+    """The raw -> model transform of these settings, before its statistics are fitted."""
+    raw = source(source_name)
+    return Transform(
+        pad_length=pad_length,
+        cumulative_sum=tuple(settings.cumulative_sum),
+        keep_channels=None if settings.keep_channels is None else tuple(settings.keep_channels),
+        scale=raw.scale,
+        raw_channels=raw.channels,
+        source=raw.name,
+    )
+
+
+def stored_transform(data: PreparedData, source_name: str) -> Transform:
+    """The transform that made a stored data set, with its fitted statistics (for a trained model's manifest)."""
+    settings = PreprocessSettings(**data.params["settings"])
+    fitted = raw_transform(settings, int(data.params["pad_length"]), source_name)
+    return replace(fitted, mean=np.asarray(data.channel_mean), std=np.asarray(data.channel_std))

@@ -7,23 +7,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from mic.data.preprocess import PROTOTYPES_PER_CLASS, PreparedData
+from mic.data.preprocess import PreparedData
 from mic.dtw import cdist_dtw, dba_sums
 from mic.io import save_npz
-
-SUBSETS = ("clustered", "random")
-METRICS = ("euclidean", "dtw")
-REPRESENTATIONS = ("mean", "dba", "medoid")
+from mic.method import METRICS, PROTOTYPES_PER_CLASS, REPRESENTATIONS, SELECTIONS
 
 
 @dataclass(frozen=True)
 class PrototypeSettings:
-    """How prototypes are chosen; the defaults are the paper's except `representation` (the authors' is "mean")."""
+    """How prototypes are chosen; the defaults are the paper's."""
 
     metric: str = "euclidean"  # clustering distance: "euclidean" or "dtw"
     # What stands for a cluster: "mean" of its members (the authors'), "dba" (DTW barycenter; dtw only) or
-    # "medoid" (the member nearest the centre). The default stays "medoid" so earlier results reproduce.
-    representation: str = "medoid"
+    # "medoid" (the member nearest the centre).
+    representation: str = "mean"
     seed: int = 42
     max_iter: int = 20  # k-means iterations under DTW with DBA centres ("dba" and "medoid")
     barycenter_iter: int = 5  # DTW barycenter averaging refinements per k-means step
@@ -52,17 +49,8 @@ class Prototypes:
     sample_index: np.ndarray  # [K, 4] rows of PreparedData.sequences; -1 where a prototype is no training sample
     class_names: list[str]
     subset: str
-    representation: str | None = None  # "mean", "dba", "medoid" or "random"; None: the one before this field existed
-    # [K, 4, M] rows of the training samples each prototype stands for (its cluster; for "random" itself), -1 pads.
-    # None: the prototype's own row, all that files from before this field tell.
-    members: np.ndarray | None = None
-
-    def __post_init__(self) -> None:
-        """Fill what files and callers from before `representation` and `members` leave out."""
-        if self.representation is None:
-            self.representation = "random" if self.subset == "random" else "medoid"
-        if self.members is None:
-            self.members = np.asarray(self.sample_index)[..., None]
+    representation: str  # "mean", "dba", "medoid" or "random"
+    members: np.ndarray  # [K, 4, M] rows of the training samples each prototype stands for (its cluster), -1 pads
 
     def save(self, path: str | os.PathLike) -> None:
         """Write atomically as .npz."""
@@ -78,15 +66,15 @@ class Prototypes:
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> Prototypes:
-        """Read a file written by `save`, also one from before `representation` and `members`."""
+        """Read a file written by `save`."""
         with np.load(path) as archive:
             return cls(
                 archive["sequences"],
                 archive["sample_index"],
                 [str(n) for n in archive["class_names"]],
                 str(archive["subset"]),
-                str(archive["representation"]) if "representation" in archive else None,
-                archive["members"] if "members" in archive else None,
+                str(archive["representation"]),
+                archive["members"],
             )
 
 
@@ -215,8 +203,8 @@ def select_prototypes(
     data: PreparedData, subset: str, settings: PrototypeSettings, seed: int | None = None
 ) -> Prototypes:
     """4 prototypes per class of the training split, clustered or random; `seed` (a replicate's) beats settings'."""
-    if subset not in SUBSETS:
-        raise ValueError(f"subset must be one of {SUBSETS}, got {subset!r}")
+    if subset not in SELECTIONS:
+        raise ValueError(f"subset must be one of {SELECTIONS}, got {subset!r}")
     if seed is not None:
         settings = replace(settings, seed=seed)
     train_x, train_y = data.split("train")

@@ -1,5 +1,9 @@
 """Gather every per-job result file into the tidy tables under results/tables/ (what the report reads).
 
+COLLECTED declares each table once: the mic.layout pattern of its per-job files and how they combine. A file's
+keys (dataset, subset, rep, ...) are read from its own path with that pattern, so rows cannot be paired with
+another job's keys.
+
 Conventions: noise levels are strings as in result paths ("0", "0.1", "0.0001"); class "all" is the
 overall row; replicate is the integer column `rep`.
 """
@@ -8,7 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -62,14 +68,30 @@ def _with_keys(table: pd.DataFrame, key: Mapping) -> pd.DataFrame:
     return table
 
 
+def stack_frames(keyed: Sequence[tuple[Mapping, pd.DataFrame]]) -> pd.DataFrame:
+    """Concatenate per-job frames, each prefixed with its key columns."""
+    frames = [_with_keys(frame, key) for key, frame in keyed]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
 def stack_tables(keys: Sequence[Mapping], paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
     """Concatenate per-job tables, each prefixed with its key columns (dataset, subset, ...)."""
     if len(keys) != len(paths):
         raise ValueError(f"{len(keys)} keys for {len(paths)} files")
-    frames = [_with_keys(read_table(path), key) for key, path in zip(keys, paths)]
-    if not frames:
-        return pd.DataFrame(columns=list(keys[0]) if keys else [])
-    return pd.concat(frames, ignore_index=True)
+    return stack_frames([(key, read_table(path)) for key, path in zip(keys, paths)])
+
+
+def keyed_files(pattern: str, paths: Sequence[str | os.PathLike]) -> list[tuple[dict[str, str], str | os.PathLike]]:
+    """Each file of `pattern` with the wildcards its path carries, in the given order; each file once."""
+    repeated = [str(path) for path, count in Counter(map(str, paths)).items() if count > 1]
+    if repeated:
+        raise ValueError(f"listed more than once: {', '.join(repeated)}")
+    return [(layout.path_keys(pattern, path), path) for path in paths]
+
+
+def stack_files(pattern: str, paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """Concatenate per-job tables of `pattern`, each prefixed with the wildcards its path carries."""
+    return stack_frames([(key, read_table(path)) for key, path in keyed_files(pattern, paths)])
 
 
 def module_names(predictions: pd.DataFrame) -> list[str]:
@@ -100,52 +122,72 @@ def confusion_counts(predictions: pd.DataFrame) -> pd.DataFrame:
     return table.groupby(["iterations", "true_class", "predicted_class"]).size().rename("count").reset_index()
 
 
-def collect_results(
-    mic_runs: Sequence[Mapping],
-    mic_files: Mapping[str, Sequence[str]],
-    heatmap_runs: Sequence[Mapping],
-    heatmap_files: Sequence[str],
-    baseline_runs: Sequence[Mapping],
-    baseline_files: Mapping[str, Sequence[str]],
-    nearest_runs: Sequence[Mapping],
-    nearest_files: Sequence[str],
-    extended_runs: Sequence[Mapping] = (),
-    extended_files: Sequence[str] = (),
-) -> dict[str, pd.DataFrame]:
-    """Gather every per-job table into the tidy tables of TABLE_FILES.
+def confusion_table(path: str | os.PathLike) -> pd.DataFrame:
+    """confusion_counts of one predictions file."""
+    return confusion_counts(read_table(path))
 
-    mic_runs: one dict per MIC configuration (dataset, subset, rep, noise_in, noise_out), in the order of
-    each list in mic_files (keys summary, training, loss_curves, predictions). heatmap_runs: (dataset,
-    subset) for heatmap_files, Figure 7's losses of the best model (module_losses). baseline_runs:
-    (dataset, training_set, rep) for baseline_files' summary and history. nearest_runs: (dataset, subset, rep).
-    mic_files may hold validation: the summaries of the validation samples, which choose the best models.
-    extended_runs: (dataset, subset, rep, variant) of extended_files, the inversion variants beyond the paper.
-    """
-    confusion, classes = [], {}
-    for key, path in zip(mic_runs, mic_files["predictions"], strict=True):
-        predictions = read_table(path)
-        confusion.append(_with_keys(confusion_counts(predictions), key))
-        classes.setdefault(str(key["dataset"]), module_names(predictions))
-    class_table = pd.DataFrame(
-        [(d, i, c) for d, names in classes.items() for i, c in enumerate(names)],
-        columns=["dataset", "position", "class"],
-    )
-    mic_accuracy = stack_tables(mic_runs, mic_files["summary"])
-    # Validation summaries are optional so that result folders of earlier versions still collect.
-    mic_validation = stack_tables(mic_runs, mic_files["validation"]) if "validation" in mic_files else pd.DataFrame()
-    return {
-        "mic_accuracy": mic_accuracy,
-        "mic_validation": mic_validation,
-        "confusion": pd.concat(confusion, ignore_index=True) if confusion else pd.DataFrame(),
-        "heatmaps": stack_tables(heatmap_runs, heatmap_files),
-        "training": stack_tables(mic_runs, mic_files["training"]),
-        "loss_curves": stack_tables(mic_runs, mic_files["loss_curves"]),
-        "baselines": stack_tables(baseline_runs, baseline_files["summary"]),
-        "baseline_history": stack_tables(baseline_runs, baseline_files["history"]),
-        "nearest_prototype": stack_tables(nearest_runs, nearest_files),
-        "mic_extended": stack_tables(extended_runs, extended_files),
-        "classes": class_table,
-    }
+
+def class_positions(path: str | os.PathLike) -> pd.DataFrame:
+    """(position, class) of the class modules of one predictions file, read from its header."""
+    header = pd.read_csv(path, sep="\t", nrows=0)
+    names = module_names(header)
+    return pd.DataFrame({"position": range(len(names)), "class": names})
+
+
+def first_per_dataset(keyed: Sequence[tuple[Mapping, pd.DataFrame]]) -> pd.DataFrame:
+    """The first job's frame of each data set, prefixed with the data set."""
+    first: dict[str, pd.DataFrame] = {}
+    for key, frame in keyed:
+        first.setdefault(str(key["dataset"]), frame)
+    if not first:
+        return pd.DataFrame(columns=["dataset", "position", "class"])
+    return stack_frames([({"dataset": dataset}, frame) for dataset, frame in first.items()])
+
+
+@dataclass(frozen=True)
+class Collected:
+    """One tidy table: the layout pattern of its per-job files, how one file reads, how the files combine."""
+
+    pattern: str
+    read: Callable[[str | os.PathLike], pd.DataFrame] = read_table
+    combine: Callable[[Sequence[tuple[Mapping, pd.DataFrame]]], pd.DataFrame] = stack_frames
+
+
+# Every table collect_results writes, by name (as mic.layout.TABLE_NAMES): its rows come in the order of its files,
+# each led by the wildcards its file's path carries (in the pattern's order; rep an integer).
+COLLECTED = {
+    "mic_accuracy": Collected(f"{layout.SETTING}/summary.tsv"),
+    "mic_validation": Collected(layout.VALIDATION_SUMMARY),
+    "mic_extended": Collected(layout.EXTENDED),
+    "confusion": Collected(layout.PREDICTIONS, confusion_table),
+    "heatmaps": Collected(f"{layout.SUBSET}/heatmap.tsv"),  # Figure 7's losses of the best model
+    "training": Collected(f"{layout.SETTING}/training.tsv"),
+    "loss_curves": Collected(f"{layout.SETTING}/loss_curves.tsv"),
+    "baselines": Collected(f"{layout.BASELINE}/summary.tsv"),
+    "baseline_history": Collected(f"{layout.BASELINE}/history.tsv"),
+    "nearest_prototype": Collected(layout.NEAREST_PROTOTYPE),
+    "classes": Collected(layout.PREDICTIONS, class_positions, first_per_dataset),
+}
+
+
+def collect_table(name: str, paths: Sequence[str | os.PathLike]) -> pd.DataFrame:
+    """One table of COLLECTED from its per-job files, its rows in their order."""
+    spec = COLLECTED[name]
+    try:
+        keyed = keyed_files(spec.pattern, paths)
+    except ValueError as error:
+        raise ValueError(f"table {name}: {error}") from None
+    return spec.combine([(key, spec.read(path)) for key, path in keyed])
+
+
+def collect_results(files: Mapping[str, Sequence[str | os.PathLike]]) -> dict[str, pd.DataFrame]:
+    """Every table of COLLECTED from its per-job files, given by table name; each file's keys come from its path."""
+    missing = [f"{name} (missing)" for name in COLLECTED if name not in files]
+    unknown = [f"{name} (unknown)" for name in files if name not in COLLECTED]
+    if missing or unknown:
+        listed = ", ".join(missing + unknown)
+        raise ValueError(f"files by table: {listed}; the tables are {', '.join(COLLECTED)}")
+    return {name: collect_table(name, files[name]) for name in COLLECTED}
 
 
 def write_tables(

@@ -2,8 +2,9 @@
 
 Each run is a results/tables folder written by `collect_results`; its claims are decided exactly as the
 report decides them (mic.evidence.verdicts.claim_table: best settings chosen on validation, 95 % interval of
-the replicate-paired difference). Cells are matched on (claim, dataset, subset, model), not on the scope text,
-which names the run's own choices (its best noise setting, its best inversion variant).
+the replicate-paired difference against the claim's registered margin, four outcomes). Cells are matched on
+(claim, dataset, subset, model), not on the scope text, which names the run's own choices (its best noise
+setting, its best inversion variant).
 """
 
 from __future__ import annotations
@@ -63,8 +64,9 @@ def compare_runs(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
 def agreement_line(comparison: pd.DataFrame) -> str:
     """`verdicts agree: <same> of <cells> cells (expected from each run's replicates: <label> <sum> of <n>, ...)`.
 
-    The expectation sums a run's `same_on_rerun` over the <n> cells that have it: how many of them a rerun
-    would keep, judged from that run alone, to set the observed count against.
+    The expectation sums a run's `same_on_rerun` (the chance of the same one of the four outcomes) over the <n>
+    cells that have it: how many of them a rerun would keep, judged from that run alone, to set the observed
+    count against.
     """
     line = f"verdicts agree: {int(comparison['same'].sum())} of {len(comparison)} cells"
     prefix = "same_on_rerun "

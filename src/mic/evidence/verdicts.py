@@ -1,16 +1,18 @@
-"""Three-valued verdicts on the paper's claims, decided by 95 % t-intervals of replicate-paired differences.
+"""Four-valued verdicts on the claims, decided by 95 % t-intervals of replicate-paired differences and a margin.
 
-Every claim compares two numbers that each replicate measures once (MIC − forward, K − 0 iterations,
-clustered − random, best noise − no noise, MIC − 1-NN). The difference is taken per replicate (paired by
-`rep`), and its 95 % t-interval over replicates (mic.evidence.intervals.t_interval) decides:
-entirely above 0 -> "supported", entirely below 0 -> "contradicted", otherwise "inconclusive". With fewer
-than MIN_REPS replicates the verdict is "inconclusive" whatever the numbers: a point estimate never decides.
-A side measured without replicates (1-NN needs no training, so its table may have no `rep`) is the same in
-every replicate and is subtracted from each. Each verdict carries `same_on_rerun`, the chance that a rerun
-with new seeds and as many replicates keeps it (mic.evidence.stability; NaN where the verdict does not come
-from the numbers). A cell the config does not run (no forward model on the
-clustered_medoid prototypes, no noise grid for a subset run without noise, no inversion variants) has no
-paired replicate: claim_table leaves it out, so that it does not count as "inconclusive" against its claim.
+Every claim (mic.evidence.claims.REGISTRY) compares two numbers that each replicate measures once (MIC −
+forward, K − 0 iterations, clustered − random, best noise − no noise, MIC − 1-NN). The difference is taken
+per replicate (paired by `rep`), and its 95 % t-interval over replicates (mic.evidence.intervals.t_interval)
+is set against the claim's registered margin δ: inside (−δ, +δ) -> "equivalent"; otherwise entirely above 0
+-> "supported", entirely below 0 -> "contradicted", else "inconclusive". With fewer than MIN_REPS replicates
+the verdict is "inconclusive" whatever the numbers: a point estimate never decides. A side measured without
+replicates (1-NN needs no training, so its table may have no `rep`) is the same in every replicate and is
+subtracted from each. Each verdict carries `same_on_rerun`, the chance that a rerun with new seeds and as
+many replicates gives the same one of the four (mic.evidence.stability; NaN where the verdict does not come
+from the numbers' spread). A cell the config does not run (no forward model on the clustered_medoid
+prototypes, no noise grid for a subset run without noise, no inversion variants) has no paired replicate:
+claim_table leaves it out, so that it does not count as "inconclusive" against its claim. A claim is summed up
+by counting its cells' verdicts (count_line), never by one cell standing for it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,22 @@ from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
+from mic.evidence import claims as registry
+from mic.evidence.claims import (
+    CLUSTERED,
+    CONTRADICTED,
+    EQUIVALENT,
+    EXTENDED,
+    FORWARD,
+    INCONCLUSIVE,
+    ITERATIONS,
+    NEAREST,
+    NOISE,
+    OUTCOMES,
+    SUPPORTED,
+)
 from mic.evidence.intervals import t_interval
 from mic.evidence.selection import (
     TEST,
@@ -33,19 +50,24 @@ from mic.evidence.selection import (
 )
 from mic.evidence.stability import rerun_chances
 
-SUPPORTED, CONTRADICTED, INCONCLUSIVE = "supported", "contradicted", "inconclusive"
+CLAIMS = registry.CLAIMS  # the report reads the labels, outcomes and claims from this module too
 MIN_REPS = 3
-VERDICT_COLUMNS = ["claim", "scope", "estimate", "low", "high", "reps", "verdict", "same_on_rerun", "reason"]
+VERDICT_COLUMNS = ["claim", "scope", "estimate", "low", "high", "reps", "margin", "verdict", "same_on_rerun", "reason"]
 KEY_COLUMNS = ["dataset", "subset", "model"]  # what the report joins the paper's numbers on
-
-FORWARD = "MIC beats the forward model"
-ITERATIONS = "50 iterations beat 0"
-CLUSTERED = "clustered beats random"
-NOISE = "noise helps (best noise setting vs no noise)"
-NEAREST = "MIC beats 1-NN on the same prototypes (not a claim of the paper)"
-EXTENDED = "extended MIC beats 1-NN on the same prototypes (beyond the paper)"
-CLAIMS = [FORWARD, ITERATIONS, CLUSTERED, NOISE, NEAREST]  # EXTENDED joins them where extended runs exist
 MODELS = ("base", "best")
+_REASONS = {
+    EQUIVALENT: "95 % interval inside ±{margin:g}",
+    SUPPORTED: "95 % interval above 0",
+    CONTRADICTED: "95 % interval below 0",
+    INCONCLUSIVE: "95 % interval contains 0 and reaches past ±{margin:g}",
+}
+
+
+def outcomes(low: ArrayLike, high: ArrayLike, margin: float) -> np.ndarray:
+    """The four-valued rule on 95 % intervals [low, high] with margin δ, elementwise (see the module docstring)."""
+    low, high = np.asarray(low, dtype=float), np.asarray(high, dtype=float)
+    tests = [(low > -margin) & (high < margin), low > 0, high < 0]
+    return np.select(tests, [EQUIVALENT, SUPPORTED, CONTRADICTED], INCONCLUSIVE)
 
 
 def paired_difference(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -59,36 +81,38 @@ def paired_difference(a: pd.Series, b: pd.Series) -> pd.Series:
     return (a - b).dropna()
 
 
-def decide(differences: pd.Series, note: str = "") -> dict:
-    """estimate, low, high, reps, verdict and reason from per-replicate differences (see the module docstring)."""
+def decide(differences: pd.Series, margin: float, note: str = "") -> dict:
+    """estimate, low, high, reps, margin, verdict, same_on_rerun and reason from per-replicate differences."""
+    if not np.isfinite(margin) or margin < 0:
+        raise ValueError(f"margin must be a number >= 0, got {margin!r}")
     interval = t_interval(differences)
     record = {
         "estimate": interval.mean,
         "low": interval.low,
         "high": interval.high,
         "reps": interval.reps,
+        "margin": margin,
     }
     if interval.reps == 0:
         verdict, reason = INCONCLUSIVE, "not run: no paired values"
     elif interval.reps < MIN_REPS:
         verdict, reason = INCONCLUSIVE, f"fewer than {MIN_REPS} replicates ({interval.reps})"
-    elif interval.low > 0:
-        verdict, reason = SUPPORTED, "95 % interval above 0"
-    elif interval.high < 0:
-        verdict, reason = CONTRADICTED, "95 % interval below 0"
     else:
-        verdict, reason = INCONCLUSIVE, "95 % interval contains 0"
-    chances = rerun_chances(differences) if interval.reps >= MIN_REPS else (float("nan"),) * 3
+        verdict = str(outcomes(interval.low, interval.high, margin))
+        reason = _REASONS[verdict].format(margin=margin)
+    chances = rerun_chances(differences, margin) if interval.reps >= MIN_REPS else {verdict: float("nan")}
     record.update(
         verdict=verdict,
-        same_on_rerun=dict(zip((SUPPORTED, CONTRADICTED, INCONCLUSIVE), chances))[verdict],
+        same_on_rerun=chances[verdict],
         reason=f"{reason}; {note}" if note else reason,
     )
     return record
 
 
 def _record(claim: str, scope: str, keys: tuple, differences: pd.Series, note: str = "") -> dict:
-    return {"claim": claim, "scope": scope, **dict(zip(KEY_COLUMNS, keys)), **decide(differences, note)}
+    # the margin comes from the registry alone: an unregistered claim raises here instead of being decided
+    record = decide(differences, registry.margin(claim), note)
+    return {"claim": claim, "scope": scope, **dict(zip(KEY_COLUMNS, keys)), **record}
 
 
 def _model(choice: Choice, model: str) -> tuple[str, str]:
@@ -198,20 +222,28 @@ def claim_table(
     return pd.DataFrame(run, columns=[*VERDICT_COLUMNS, *KEY_COLUMNS])
 
 
-def overall_verdict(verdicts: pd.Series) -> str:
-    """One claim over its cells: contradicted if any cell is, supported if every cell is, else inconclusive."""
-    if (verdicts == CONTRADICTED).any():
-        return CONTRADICTED
-    if len(verdicts) and (verdicts == SUPPORTED).all():
-        return SUPPORTED
-    return INCONCLUSIVE
+def count_line(verdicts: pd.Series) -> str:
+    """One claim's cells counted: 'supported in 7 of 8 cells, equivalent in 1'; most frequent outcome first."""
+    counts = pd.Series(verdicts).value_counts()
+    # ties in the rule's order, so that the line does not depend on the order of the cells
+    found = sorted(counts.items(), key=lambda item: (-item[1], _rank(item[0])))
+    if not found:
+        return "no cells"
+    cells = int(counts.sum())
+    parts = [f"{verdict} in {int(n)}" for verdict, n in found]
+    parts[0] += f" of {cells} {'cell' if cells == 1 else 'cells'}"
+    return ", ".join(parts)
+
+
+def _rank(verdict: str) -> int:
+    return OUTCOMES.index(verdict) if verdict in OUTCOMES else len(OUTCOMES)
 
 
 def claim_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per claim: its overall verdict and how many cells are supported, contradicted, inconclusive."""
+    """One row per claim, in the table's order: its cells, how many got each outcome, and count_line of them."""
     records = []
     for claim, rows in table.groupby("claim", sort=False):
         counts = rows["verdict"].value_counts()
-        cells = ", ".join(f"{int(counts.get(v, 0))} {v}" for v in (SUPPORTED, CONTRADICTED, INCONCLUSIVE))
-        records.append({"claim": claim, "verdict": overall_verdict(rows["verdict"]), "cells": cells})
-    return pd.DataFrame(records, columns=["claim", "verdict", "cells"])
+        record = {"claim": claim, "cells": len(rows), **{v: int(counts.get(v, 0)) for v in OUTCOMES}}
+        records.append({**record, "summary": count_line(rows["verdict"])})
+    return pd.DataFrame(records, columns=["claim", "cells", *OUTCOMES, "summary"])

@@ -1,4 +1,4 @@
-"""Choosing between a C CPU kernel (mic.model.native) and the torch engine: backend "auto", "native" or "torch"."""
+"""Choosing between a C CPU kernel (mic.native) and the torch engine: backend "auto", "native" or "torch"."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from mic.model import native
+from mic import native
 
 BACKENDS = ("auto", "native", "torch")
 

@@ -1,7 +1,7 @@
 """One checkpoint file per trained generator: written atomically, validated strictly on load.
 
 A checkpoint holds one generator's weights (nn.LSTM / nn.Linear names, see
-mic.generator.PARAM_NAMES), its training loss curve, best loss and step, the clean loss on
+mic.model.generator.PARAM_NAMES), its training loss curve, best loss and step, the clean loss on
 its prototypes, the full TrainSettings, its seed, the torch version and the device it was
 trained on, plus free-form metadata (`extra`, e.g. dataset / class / noise labels).
 

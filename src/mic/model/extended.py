@@ -1,4 +1,4 @@
-"""Inversion beyond the paper: several starts per (target, module) and DTW as the decision metric (issue 16).
+"""Inversion beyond the paper: several starts per (target, module) and DTW as the decision metric.
 
 The paper starts every module's input vector at one point (the uniform mix) and takes 50 Adam steps. Here a
 module may start from several points: the paper's uniform start, each of the 4 one-hot vertices (a module
@@ -19,7 +19,6 @@ from mic.dtw import paired_dtw
 from mic.model import generator as gen
 from mic.model.generator import GeneratorBank
 from mic.model.inverse import InverseSettings, initial_vectors, inverse_classify
-from mic.seeding import derive_seed
 
 START_KINDS = ("uniform", "vertices", "random")
 DECISIONS = ("mse", "dtw")
@@ -43,8 +42,15 @@ class StartSettings:
             raise ValueError(f"decision must be one of {DECISIONS}, got {self.decision!r}")
 
 
-def start_vectors(num_targets: int, num_modules: int, inverse: InverseSettings, starts: StartSettings) -> Tensor:
-    """[S, N, G, 4] start vectors; the uniform set is exactly the paper's (initial_vectors of the same seed)."""
+def start_vectors(
+    num_targets: int, num_modules: int, inverse: InverseSettings, starts: StartSettings, random_seed: int | None = None
+) -> Tensor:
+    """[S, N, G, 4] start vectors; the uniform set is exactly the paper's (initial_vectors of the same seed).
+
+    random_seed (mic.jobs.random_starts_seed) draws the random simplex points; needed where "random" is a start.
+    """
+    if "random" in starts.starts and random_seed is None:
+        raise ValueError("random starts need a random_seed (mic.jobs.random_starts_seed of the inverse seed)")
     sets = []
     for kind in starts.starts:
         if kind == "uniform":
@@ -53,7 +59,7 @@ def start_vectors(num_targets: int, num_modules: int, inverse: InverseSettings, 
             for k in range(gen.INPUT_SIZE):
                 sets.append(torch.eye(gen.INPUT_SIZE)[k].expand(num_targets, num_modules, -1).clone())
         else:
-            rng = torch.Generator().manual_seed(derive_seed(inverse.seed, "random-starts"))
+            rng = torch.Generator().manual_seed(int(random_seed))
             draws = torch.empty(starts.random_starts, num_targets, num_modules, gen.INPUT_SIZE, dtype=torch.float64)
             draws.exponential_(generator=rng)  # normalised exponentials are Dirichlet(1): uniform on the simplex
             sets.extend((draws / draws.sum(-1, keepdim=True)).float())
@@ -88,12 +94,13 @@ def extended_inverse(
     targets: Tensor,
     inverse: InverseSettings,
     starts: StartSettings,
+    random_seed: int | None = None,
     backend: str = "auto",
 ) -> ExtendedResult:
     """Invert every target from every start; each module keeps its best start; then decide (see the module doc)."""
     targets = torch.as_tensor(targets)
     n, g = targets.shape[0], bank.num_generators
-    vectors = start_vectors(n, g, inverse, starts)  # [S, N, G, 4]
+    vectors = start_vectors(n, g, inverse, starts, random_seed)  # [S, N, G, 4]
     s = vectors.shape[0]
     need = starts.decision == "dtw"
     result = inverse_classify(

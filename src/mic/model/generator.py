@@ -31,7 +31,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-INPUT_SIZE = 4
+from mic.method import PROTOTYPES_PER_CLASS
+
+INPUT_SIZE = PROTOTYPES_PER_CLASS  # one-hot over the class's prototypes
 # Parameter names follow torch.nn.LSTM / nn.Linear, so one generator's state dict loads into
 # `torch.nn.LSTM(4, H)` ("lstm.*") and `torch.nn.Linear(H, O)` ("readout.*").
 PARAM_NAMES = (
@@ -133,14 +135,6 @@ def stack_states(
         raise ValueError("stack_states needs at least one state dict")
     tensors = [torch.stack([s[name] for s in states]).to(device=device, dtype=dtype) for name in PARAM_NAMES]
     return GeneratorBank(*tensors)
-
-
-def insert_state(bank: GeneratorBank, index: int, state: dict[str, Tensor]) -> None:
-    """Overwrite generator `index` of the bank in place with a state dict."""
-    for name, t in zip(PARAM_NAMES, bank.tensors()):
-        if tuple(state[name].shape) != tuple(t.shape[1:]):
-            raise ValueError(f"{name}: shape {tuple(state[name].shape)} does not fit bank shape {tuple(t.shape[1:])}")
-        t[index].copy_(state[name])
 
 
 def _slab(steps: int, num_gen: int, rows: int, batch: int, device: torch.device | str, dtype: torch.dtype) -> Tensor:

@@ -17,9 +17,9 @@ The authors' Adam has no bias correction (m and v are used as they are); that is
 here, `bias_correction=True` gives textbook Adam.
 
 Work is split into chunks of targets, so memory stays bounded. On the CPU (float32) a C
-kernel (mic/model/native/invert.c) runs one module at a time with the chunk's targets as SIMD lanes
+kernel (mic/native/invert.c) runs one module at a time with the chunk's targets as SIMD lanes
 and the module's weights shared, forward, backward and Adam fused, for all iterations; elsewhere
-(and on a CPU without a C compiler) the torch engine of mic.generator runs all modules of a
+(and on a CPU without a C compiler) the torch engine of mic.model.generator runs all modules of a
 chunk as one batch. Both follow the same maths
 and are checked against a per-sample autograd loop in the tests.
 """
@@ -36,13 +36,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mic import native
 from mic.model import backend as backends
 from mic.model import generator as gen
-from mic.model import native
 from mic.model.generator import GeneratorBank
 
 _DEFAULT_CHUNK_PAIRS = 4096  # torch engine: (target, module) pairs per chunk when chunk_size is not given
-_NATIVE_CHUNK = 256  # CPU kernel: targets per chunk when chunk_size is not given
+NATIVE_CHUNK = 256  # CPU kernel: targets per chunk when chunk_size is not given
 
 
 FINAL_LOSSES = ("projected", "raw")
@@ -135,7 +135,7 @@ def _chunk_size(settings: InverseSettings, num_modules: int, use_native: bool) -
     if settings.chunk_size is not None:
         return settings.chunk_size
     if use_native:
-        return _NATIVE_CHUNK
+        return NATIVE_CHUNK
     return max(1, _DEFAULT_CHUNK_PAIRS // num_modules)
 
 
@@ -273,13 +273,3 @@ def inverse_classify(
             if lo <= idx < hi:
                 recon[j] = y[:, :, :, idx - lo].permute(1, 0, 2).cpu()  # [T, G, O] -> [G, T, O]
     return InverseResult(losses=losses, mixtures=mixtures, reconstructions=recon, keep=keep)
-
-
-def class_module_loss(losses: Tensor, labels: Tensor, num_classes: int | None = None) -> Tensor:
-    """Figure 7: [C, G] mean loss of module g on the targets of true class c (NaN if none)."""
-    losses = torch.as_tensor(losses, dtype=torch.float64)
-    labels = torch.as_tensor(labels, dtype=torch.long)
-    c = int(num_classes if num_classes is not None else labels.max().item() + 1)
-    sums = torch.zeros(c, losses.shape[1], dtype=torch.float64).index_add_(0, labels, losses)
-    counts = torch.bincount(labels, minlength=c).to(torch.float64).unsqueeze(1)
-    return sums / counts

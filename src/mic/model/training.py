@@ -7,13 +7,13 @@ generated and the (output-noised) prototype sequences, and takes an Adam step. E
 generator keeps the weights with the lowest training loss seen (the loss of a step is that of
 the weights before its update).
 
-CPU training runs a C kernel (mic/model/native/train_step.c): forward, loss, backward, best-weights
+CPU training runs a C kernel (mic/native/train_step.c): forward, loss, backward, best-weights
 bookkeeping and Adam of all generators, for a chunk of steps per call, every (sequence,
 generator) pair a SIMD lane. A per-op framework costs several microseconds per op and T=205 steps need ~11 ops each,
 which made every torch formulation tried (autograd, hand-written bmm engines in several
 layouts) several times slower on CPU; a numba kernel was 3x slower than the C one, because its
 loops over 8-20 lanes stayed scalar or paid loop overhead at every step. Other devices, and a
-CPU without a C compiler, use the torch engine in `mic.generator` (same maths, device-agnostic);
+CPU without a C compiler, use the torch engine in `mic.model.generator` (same maths, device-agnostic);
 the two are checked against each other and against torch.nn.LSTM autograd in the tests.
 
 Randomness is per generator (init from its seed, noise and prototype choice from a stream
@@ -35,10 +35,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from mic import native
 from mic.model import backend as backends
 from mic.model import generator as gen
-from mic.model import native
 from mic.model.generator import GeneratorBank
+from mic.model.torch_trainer import TorchTrainer
 
 _CHUNK = 64  # steps drawn (noise) and run (CPU kernel) at once; fixed, so streams are bank-independent
 _SCHEDULES = ("constant", "cosine")
@@ -162,7 +163,7 @@ class _Episodes:
 
 # --------------------------------------------------------------------------- CPU kernel
 #
-# The C kernel (mic/model/native/train_step.c) runs L lanes per SIMD vector, L as the library
+# The C kernel (mic/native/train_step.c) runs L lanes per SIMD vector, L as the library
 # reports it (native.lanes); a lane is a (sequence b, generator g) pair: lane g of lane group b,
 # generators padded to whole blocks of L. It keeps the parameters, their gradients, Adam moments
 # and best weights in that lane layout (per block of L generators: w_in [I, 4H], w_hh transposed
@@ -308,87 +309,12 @@ class _NativeTrainer:
         return GeneratorBank(*(t.contiguous() for t in self._from_flat(self.theta)))
 
 
-class _TorchStep:
-    """Loss and gradients of one step via the device-agnostic torch engine."""
-
-    def __init__(self) -> None:
-        self.ws: gen.Workspace | None = None
-
-    def __call__(self, bank: GeneratorBank, x0: Tensor, target: Tensor) -> tuple[Tensor, list[Tensor]]:
-        """(loss [G], gradients in PARAM_NAMES order) for inputs [G, B, I] and targets [G, B, T, O]."""
-        g, b, t, o = target.shape
-        self.ws = gen.get_workspace(self.ws, bank, b, t, keep_dz=True)
-        x = x0.to(bank.device).transpose(1, 2).contiguous()  # [G, I, B]
-        y = gen.forward(bank, x, self.ws)  # [T, G, O, B]
-        resid = y - gen.to_layout(target.to(bank.device))
-        loss = resid.square().mean((0, 2, 3))
-        d_out = resid.mul_(2.0 / (b * t * o))
-        gen.backward(bank, self.ws, d_out)
-        return loss, gen.weight_grads(bank, self.ws, x, d_out)
-
-
-class _Adam:
-    """Adam on stacked parameters, element-wise like torch.optim.Adam (no weight decay)."""
-
-    def __init__(self, params: list[Tensor], betas: tuple[float, float], eps: float) -> None:
-        self.params, self.betas, self.eps = params, betas, eps
-        self.m = [torch.zeros_like(p) for p in params]
-        self.v = [torch.zeros_like(p) for p in params]
-        self.t = 0
-
-    def step(self, grads: list[Tensor], lr: float) -> None:
-        """Apply one update with learning rate lr."""
-        self.t += 1
-        b1, b2 = self.betas
-        bc1, bc2_sqrt = 1.0 - b1**self.t, math.sqrt(1.0 - b2**self.t)
-        for p, g, m, v in zip(self.params, grads, self.m, self.v):
-            g = g.to(p.device)
-            m.lerp_(g, 1.0 - b1)
-            v.mul_(b2).addcmul_(g, g, value=1.0 - b2)
-            denom = (v.sqrt() / bc2_sqrt).add_(self.eps)
-            p.addcdiv_(m, denom, value=-lr / bc1)
-
-
 def _clean_loss(bank: GeneratorBank, prototypes: Tensor) -> Tensor:
     """MSE [G] of every generator on its own noise-free prototypes (one-hot inputs)."""
     g, p, t, o = prototypes.shape
     x0 = torch.eye(p).expand(g, p, p)
     y = gen.generate(bank, x0, t).cpu()
     return (y - prototypes).square().mean((1, 2, 3))
-
-
-class _TorchTrainer:
-    """Training state for the torch engine (any device): Python loop over steps."""
-
-    def __init__(self, bank: GeneratorBank, settings: TrainSettings) -> None:
-        self.bank, self.best = bank, bank.clone()
-        self.adam = _Adam(bank.tensors(), settings.adam_betas, settings.adam_eps)
-        self.step_fn = _TorchStep()
-        self.best_loss = torch.full((bank.num_generators,), math.inf)
-        self.best_step = torch.zeros(bank.num_generators, dtype=torch.long)
-
-    def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int) -> Tensor:
-        """Train on a chunk (x0 [S, G, B, I], target [S, G, B, T, O]); returns losses [S, G]."""
-        losses = []
-        for s, lr in enumerate(lrs):
-            loss, grads = self.step_fn(self.bank, x0[s], target[s])
-            loss = loss.detach().cpu()
-            improved = loss < self.best_loss
-            if bool(improved.any()):
-                _keep(self.best, self.bank, improved.to(self.bank.device))
-                self.best_loss = torch.where(improved, loss, self.best_loss)
-                self.best_step[improved] = step0 + s
-            self.adam.step(grads, lr)
-            losses.append(loss)
-        return torch.stack(losses)
-
-    def best_bank(self) -> GeneratorBank:
-        """The kept weights as a CPU bank."""
-        return self.best.to("cpu")
-
-    def final_bank(self) -> GeneratorBank:
-        """The weights after the last step as a CPU bank."""
-        return self.bank.to("cpu")
 
 
 def train_generators(
@@ -416,7 +342,7 @@ def train_generators(
     if backends.use_native(lambda: _kernel(native.variant()), bank.device, bank.dtype, backend, "training"):
         trainer = _NativeTrainer(bank, settings, t_n)
     else:
-        trainer = _TorchTrainer(bank, settings)
+        trainer = TorchTrainer(bank, settings.adam_betas, settings.adam_eps)
     episodes = _Episodes(protos, settings, seeds)
     losses = torch.empty(settings.steps, g_n)
     for step0 in range(0, settings.steps, _CHUNK):
@@ -441,10 +367,3 @@ def train_generators(
         device=str(torch.device(device)),
         seconds=time.perf_counter() - start,
     )
-
-
-def _keep(best: GeneratorBank, bank: GeneratorBank, mask: Tensor) -> None:
-    """Copy the generators selected by mask [G] from bank into best."""
-    for b_t, p_t in zip(best.tensors(), bank.tensors()):
-        m = mask.view(-1, *([1] * (p_t.dim() - 1)))
-        torch.where(m, p_t, b_t, out=b_t)

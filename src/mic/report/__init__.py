@@ -1,36 +1,8 @@
-"""Report stage (workflow/rules/report.smk): the paper's numbers and the tables and verdicts set beside them.
+"""Report stage (workflow/rules/report.smk): the paper's numbers and the tables, verdicts and figures beside them.
 
-The notebook imports this package as its one entry point; the names below are defined in the modules
-named beside them (paper, tables, verdicts, figures) and in mic.evidence (collect, intervals, selection).
+One module per group of tables, imported by name (notebooks/report.ipynb shows which it uses):
+headline (the first screen), accuracy (Tables 1, 2, 6, 7, 8, 9), noise_glm (Tables 3, 10, 11, 12),
+iterations (Tables 4, 13), baseline_tables (Table 5, nearest prototype), beyond (inversion variants),
+diagnostics (training, Figure 7, confusion), verdicts, figures, printing (tables that fit a printed page);
+compare and paper hold what they share.
 """
-
-from mic.evidence.collect import TABLE_FILES, read_table, read_tables, stack_tables  # noqa: F401
-from mic.evidence.intervals import Interval, t_interval, wilson_interval  # noqa: F401
-from mic.evidence.selection import (  # noqa: F401
-    Choice,
-    choices,
-    choose_models,
-    final_iterations,
-    mic_interval,
-    mic_means,
-    overall_grid,
-    with_validation,
-)
-from mic.evidence.verdicts import EXTENDED as EXTENDED_CLAIM  # noqa: F401
-from mic.layout import ALL  # noqa: F401
-from mic.report.paper import (  # noqa: F401
-    FIGURE7,
-    display_name,
-    in_paper_order,
-    load_paper,
-    paper_frame,
-    paper_glm,
-    paper_grid,
-    paper_iterations,
-    paper_names,
-    paper_notes,
-    paper_runs,
-    table_title,
-)
-from mic.report.tables import *  # noqa: F401,F403
-from mic.report.verdicts import verdict_markdown, verdict_summary, verdicts  # noqa: F401

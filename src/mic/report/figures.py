@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import io
 from collections.abc import Mapping, Sequence
 
 import matplotlib
@@ -13,21 +13,52 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from mic.io import write_atomic
+from mic.method import PROTOTYPES_PER_CLASS
 from mic.plotting import draw_sequence
-from mic.report.tables import diagonal_wins
+from mic.report.compare import HALF_WIDTH
+from mic.report.diagnostics import diagonal_wins
 
-PROTOTYPES_PER_CLASS = 4
 
+def png_bytes(fig: plt.Figure, dpi: int = 110) -> bytes:
+    """A figure as PNG bytes for showing without a file, trimmed to its drawn area; frees the figure.
 
-def save_figure(fig: plt.Figure, path: str | os.PathLike, dpi: int = 110) -> None:
-    """Save a figure atomically as PNG, trimmed to its drawn area (row labels stick out of the axes), and free it."""
-    write_atomic(path, lambda tmp: fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight"))
+    Files are saved with mic.plotting.save_figure; this is for a figure the report shows but does not keep.
+    """
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight")
     plt.close(fig)
+    return buffer.getvalue()
+
+
+def headline_figure(summary: pd.DataFrame) -> plt.Figure:
+    """Table 6 (accuracy.summary_table) drawn: per data set, ours (mean ± 95 % over replicates) beside the paper."""
+    datasets = list(dict.fromkeys(summary.columns.get_level_values(0)))
+    rows = list(summary.index)
+    fig, axes = plt.subplots(
+        1, len(datasets), figsize=(4.2 * len(datasets) + 1.5, 0.42 * len(rows) + 1.4), sharey=True, squeeze=False
+    )
+    y = np.arange(len(rows))
+    for ax, dataset in zip(axes[0], datasets):
+        block = summary[dataset]
+        ax.errorbar(
+            block["ours"], y, xerr=block[HALF_WIDTH].fillna(0), fmt="o", color="C0", capsize=3, label="ours ± 95 %"
+        )
+        ax.scatter(block["paper"], y, marker="x", s=50, color="C3", zorder=3, label="paper (one run)")
+        ax.set_title(dataset)
+        ax.set_xlabel("test accuracy")
+        ax.set_xlim(0, 1.02)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0, 0].set_yticks(y, rows)
+    axes[0, 0].invert_yaxis()
+    # Above the panels, where no data point can be: inside, any corner may hold a row's interval.
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    return fig
 
 
 def prototypes_figure(subsets: Mapping[str, np.ndarray], classes: Sequence[str], style: str, title: str) -> plt.Figure:
-    """Prototypes per class: a column per class, 4 rows per subset; `subsets` maps subset -> [K, 4, T, C]."""
+    """Prototypes per class: a column per class, a row per prototype and subset; `subsets`: subset -> [K, P, T, C]."""
     n_rows = PROTOTYPES_PER_CLASS * len(subsets)
     fig, axes = plt.subplots(n_rows, len(classes), figsize=(1.1 * len(classes) + 1, 1.1 * n_rows), squeeze=False)
     for s, (subset, sequences) in enumerate(subsets.items()):
@@ -38,14 +69,15 @@ def prototypes_figure(subsets: Mapping[str, np.ndarray], classes: Sequence[str],
                 if row == 0:
                     axes[row, k].set_title(name)
             axes[row, 0].set_ylabel(f"{subset} {p + 1}", rotation=0, ha="right", va="center")
-    fig.suptitle(f"{title}: 4 prototypes per class (columns: classes; rows: subset and prototype)")
+    fig.suptitle(f"{title}: {PROTOTYPES_PER_CLASS} prototypes per class (columns: classes; rows: subset and prototype)")
     return fig
 
 
 def reconstructions_figure(found: Mapping[str, np.ndarray], style: str, title: str) -> plt.Figure:
     """Figures 5/6: one module's prototypes, unseen targets and their reconstructions with mixture weights.
 
-    `found` holds a reconstructions.npz: prototypes [4, T, C], targets and reconstructions [n, T, C], mixtures [n, 4].
+    `found` holds a reconstructions.npz: prototypes [P, T, C], targets and reconstructions [n, T, C], mixtures [n, P]
+    (P = PROTOTYPES_PER_CLASS).
     """
     prototypes, targets, recons, mixtures = (found[k] for k in ("prototypes", "targets", "reconstructions", "mixtures"))
     columns = max(PROTOTYPES_PER_CLASS, len(targets))
@@ -64,7 +96,8 @@ def reconstructions_figure(found: Mapping[str, np.ndarray], style: str, title: s
         axes[2, i].set_title("/".join(f"{w:.2f}" for w in mixtures[i]), fontsize=9)
     for row, label in enumerate(("prototypes", "targets", "reconstructions")):
         axes[row, 0].set_ylabel(label)
-    fig.suptitle(f"{title}: module '{found['module']}'; bottom titles: mixture weights of types 0-3")
+    types = f"0-{PROTOTYPES_PER_CLASS - 1}"
+    fig.suptitle(f"{title}: module '{found['module']}'; bottom titles: mixture weights of types {types}")
     return fig
 
 

@@ -1,4 +1,8 @@
-"""The verdicts on the paper's claims (mic.evidence.verdicts) set beside the paper's own numbers."""
+"""The verdicts on the paper's claims set beside the paper's own numbers.
+
+mic.evidence.verdicts decides every cell (a claim in one data set, subset and model) in one of four outcomes:
+equivalent, supported, contradicted or inconclusive; a claim is summed up by counting its cells' outcomes.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +13,21 @@ import pandas as pd
 
 from mic.evidence import verdicts as claims
 from mic.evidence.selection import choices
-from mic.evidence.verdicts import claim_summary, claim_table
 from mic.report.paper import display_name, paper_frame, paper_runs
 
-REPORT_COLUMNS = ["claim", "scope", "paper", "estimate", "low", "high", "reps", "verdict", "same_on_rerun", "reason"]
+REPORT_COLUMNS = [
+    "claim",
+    "scope",
+    "paper",
+    "estimate",
+    "low",
+    "high",
+    "reps",
+    "margin",
+    "verdict",
+    "same_on_rerun",
+    "reason",
+]
 
 
 def _fmt(x: float) -> str:
@@ -66,10 +81,11 @@ def verdicts(
     extended: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Each claim per data set/subset: the paper's difference beside ours (estimate, 95 % interval, replicates),
-    the three-valued verdict, the chance a rerun keeps it, and its reason (see mic.evidence.verdicts)."""
+    the margin δ, the verdict (one of four outcomes), the chance a rerun keeps it, and its reason
+    (see mic.evidence.verdicts)."""
     chosen = choices(mic)
     ordered = {run: chosen[run] for run in paper_runs(paper, names, list(chosen))}
-    table = claim_table(mic, baselines, nearest, lambda dataset: display_name(dataset, names), ordered, extended)
+    table = claims.claim_table(mic, baselines, nearest, lambda dataset: display_name(dataset, names), ordered, extended)
     printed = _Printed(paper)
     table["paper"] = [
         "not reported"
@@ -81,15 +97,39 @@ def verdicts(
 
 
 def verdict_summary(table: pd.DataFrame) -> pd.DataFrame:
-    """One line per claim: supported / contradicted / inconclusive, and the count of each over its cells."""
-    return claim_summary(table)
+    """One row per claim (the index, in the table's order): its cells, how many got each of the four outcomes,
+    and that count in words (mic.evidence.verdicts.claim_summary, the count `mic verdicts` prints)."""
+    return claims.claim_summary(table).set_index("claim")
+
+
+def verdict_counts(table: pd.DataFrame) -> pd.DataFrame:
+    """verdict_summary's numbers alone: per claim, its cells and the count of each of the four outcomes."""
+    return verdict_summary(table).drop(columns="summary")
+
+
+def count_sentence(counts: pd.Series) -> str:
+    """One claim's row of verdict_counts in words: 'supported in 7 of 8 cells, inconclusive in 1' (count_line)."""
+    found = counts.reindex(claims.OUTCOMES).fillna(0).astype(int)
+    return claims.count_line(pd.Series(np.repeat(found.index, found.to_numpy())))
+
+
+def outcome_legend(table: pd.DataFrame) -> str:
+    """The rule that gives each cell one of the four outcomes, in words, with the margins `table` was decided with."""
+    margins = sorted(set(table["margin"].dropna())) if "margin" in table else []
+    delta = " or ".join(f"{m:g}" for m in margins) or "the claim's margin"
+    return (
+        f"*{claims.EQUIVALENT}*: the 95 % interval of the difference lies within ±δ (δ = {delta}: a difference "
+        f"that small is no difference); otherwise *{claims.SUPPORTED}*: it lies above 0; "
+        f"*{claims.CONTRADICTED}*: below 0; *{claims.INCONCLUSIVE}*: it contains 0 and reaches past ±δ, or the "
+        f"cell has fewer than {claims.MIN_REPS} replicates."
+    )
 
 
 def verdict_markdown(table: pd.DataFrame) -> str:
     """The verdict section as Markdown, generated from `verdicts`."""
     lines = []
-    for claim, verdict, cells in verdict_summary(table).itertuples(index=False):
-        lines.append(f"- **{claim}**: {verdict} ({cells}).")
+    for claim, sentence in verdict_summary(table)["summary"].items():
+        lines.append(f"- **{claim}**: {sentence}.")
         for row in table[table["claim"] == claim].itertuples(index=False):
             interval = (
                 f"[{row.low:+.3f}, {row.high:+.3f}]"

@@ -2,7 +2,7 @@
  * _njit_accumulated_matrix): the local cost of steps i and j is the squared Euclidean distance,
  * summed over channels in order; the cumulated cost of (i, j) is that cost plus the least of its
  * three predecessors (i-1, j), (i, j-1), (i-1, j-1); the distance is the square root of the last
- * cell. The build turns multiply-add fusion off for this file (mic.model.native.EXTRA_FLAGS), as
+ * cell. The build turns multiply-add fusion off for this file (mic.native.EXTRA_FLAGS), as
  * numba does not fuse, so every lane does tslearn's operations in tslearn's order.
  *
  * LANES pairs go through the table together, each with its own pair of series, one vector operation
