@@ -75,6 +75,13 @@ def test_each_claim_is_counted_over_its_cells(tmp_path: Path) -> None:
     assert mixed.loc[0, "a rerun keeps (expected)"] == "4.0 of 8"
 
 
+def test_too_few_replicates_are_said_to_decide_nothing(tmp_path: Path) -> None:
+    claims = run_claims(synthetic_tables(tmp_path))
+    assert summary.undecided_note(claims) == ""  # 5 replicates decide
+    one = claims.assign(reps=1, verdict="inconclusive")
+    assert summary.undecided_note(one).startswith("With 1 replicate no claim can be decided (a verdict needs at least")
+
+
 def test_the_provenance_names_config_hash_code_and_machine(tmp_path: Path) -> None:
     tables = synthetic_tables(tmp_path, classes=["0", "1"])
     prov = summary.provenance(tables, label="a synthetic run")
