@@ -139,7 +139,9 @@ def _listed(value: object) -> str:
 
 def run_description(config: Mapping) -> str:
     """What the run was, read from its effective config: seed, replicates, device and how each data set was cut."""
-    parts = [f"seed {config.get('seed')}", f"{config.get('replicates')} replicates", f"device {config.get('device')}"]
+    replicates = config.get("replicates")
+    plural = "" if replicates == 1 else "s"
+    parts = [f"seed {config.get('seed')}", f"{replicates} replicate{plural}", f"device {config.get('device')}"]
     only = config.get("only_datasets")
     if only:
         parts.append(f"only the data sets {', '.join(only)} (a part of the config's run)")
