@@ -259,7 +259,7 @@ def test_help_describes_every_option() -> None:
     assert top.returncode == 0 and "classify" in top.stdout
     done = mic_command("classify", "--help")
     assert done.returncode == 0
-    for option in ("-o", "--iterations", "--seed", "--device", "--reconstructions", "--chunk-size"):
+    for option in ("-o", "--iterations", "--seed", "--device", "--reconstructions", "--chunk-size", "--jobs"):
         assert option in done.stdout
     for word in ("MODEL", "INPUT.npz", "lengths", "labels", "class_names", "seed", "order", "best model", "model.json"):
         assert word in done.stdout

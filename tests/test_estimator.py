@@ -230,8 +230,9 @@ def test_save_load_and_mic_classify_give_the_same_predictions(fitted, tmp_path) 
     assert table["predicted_class"].tolist() == clf.predict(x).tolist()
     np.testing.assert_allclose(table[[f"loss_{c}" for c in clf.classes_]].to_numpy(), clf.invert(x).losses, rtol=1e-6)
     assert f"accuracy: {clf.score(x, y):.4f}" in done.stdout
-    table, accuracy = classify_file(folder, npz, tmp_path / "again.tsv")
+    _, accuracy = classify_file(folder, npz, tmp_path / "again.tsv", n_jobs=2)  # what `--jobs 2` passes
     assert accuracy == pytest.approx(clf.score(x, y))
+    assert read_table(tmp_path / "again.tsv").equals(table)
 
 
 def mic_classify(*args: Path) -> subprocess.CompletedProcess:

@@ -92,6 +92,14 @@ def _parser() -> argparse.ArgumentParser:
         metavar="N",
         help="sequences per chunk (default %(default)s): bounds memory; one progress line per chunk on stderr",
     )
+    classify.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="threads that invert blocks of 256 sequences at once (default %(default)s, -1: every core); the "
+        "results do not depend on it",
+    )
     verdicts = commands.add_parser(
         "verdicts",
         help="the verdict on every claim and cell of one run, or of several runs side by side",
@@ -152,6 +160,7 @@ def _classify(args: argparse.Namespace) -> int:
         seed=args.seed,
         device=args.device,
         chunk_size=args.chunk_size,
+        n_jobs=args.jobs,
     )
     print(f"wrote {args.output}: {len(table)} sequences")
     if args.reconstructions:
