@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -218,11 +217,7 @@ class MICClassifier(ClassifierMixin, BaseEstimator):
             keep_channels=keep,
             raw_channels=channels,
         )
-        features = transform.features(sequences)
-        if self.standardize:
-            return transform.fitted(features)
-        width = features.shape[-1]
-        return replace(transform, mean=np.zeros(width), std=np.ones(width))
+        return transform.fitted(transform.features(sequences), bool(self.standardize))
 
     def _inverse_settings(self, seed: int) -> tuple[InverseSettings, StartSettings | None]:
         """The inversion's settings and, where they differ from the paper's single uniform start, the starts."""

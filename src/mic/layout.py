@@ -22,16 +22,20 @@ PROTOTYPES = f"{RESULTS}/{{dataset}}/prototypes/rep{{rep}}/{{subset}}.npz"
 PROTOTYPE_FIGURE = f"{RESULTS}/{{dataset}}/prototypes/rep{{rep}}/{{subset}}.png"
 # One generator set: the class generators of one (data set, subset, replicate, noise) setting and their results.
 SETTING = f"{RESULTS}/{{dataset}}/{{subset}}/rep{{rep}}/in{{noise_in}}_out{{noise_out}}"
-CHECKPOINT = f"{SETTING}/generators/{{cls}}.pt"
+# A model folder (every setting folder is one; mic.model.bundle): its manifest and its checkpoints' folder.
+MANIFEST_FILE = "model.json"
+GENERATORS_FOLDER = "generators"
+BEST_MODEL_FILE = "best_model.json"  # in a subset folder: which of its setting folders is the best model
+CHECKPOINT = f"{SETTING}/{GENERATORS_FOLDER}/{{cls}}.pt"
 PREDICTIONS = f"{SETTING}/predictions.tsv"
 # Training samples that are not prototypes, inverted exactly as the test split: they choose the "best" model.
 VALIDATION_PREDICTIONS = f"{SETTING}/validation_predictions.tsv"
 VALIDATION_SUMMARY = f"{SETTING}/validation_summary.tsv"
 # A trained model describes itself: its checkpoints, transform, inverse settings and seed (mic.model.bundle).
-MODEL_MANIFEST = f"{SETTING}/model.json"
+MODEL_MANIFEST = f"{SETTING}/{MANIFEST_FILE}"
 SUBSET = f"{RESULTS}/{{dataset}}/{{subset}}"
 # Which setting folder is the subset's best model, chosen on validation samples as the report chooses it.
-BEST_MODEL = f"{SUBSET}/best_model.json"
+BEST_MODEL = f"{SUBSET}/{BEST_MODEL_FILE}"
 # Inversion variants beyond the paper (mic.model.extended), run on a replicate's validation-best setting.
 EXTENDED = f"{SUBSET}/rep{{rep}}/extended/{{variant}}.tsv"
 NEAREST_PROTOTYPE = f"{SUBSET}/rep{{rep}}/nearest_prototype.tsv"

@@ -166,11 +166,7 @@ def preprocess(
     features, labels, source_index = features[used], labels[used], rows[used]
     train, test = np.arange(len(train)), np.arange(len(train), len(used))
 
-    channels = features.shape[2]
-    if settings.standardize:
-        transform = transform.fitted(features[train])
-    else:
-        transform = replace(transform, mean=np.zeros(channels), std=np.ones(channels))
+    transform = transform.fitted(features[train], settings.standardize)
     params = {  # JSON-shaped (lists, not tuples) so it reads back equal from data.npz
         "source": origin,
         "settings": asdict(settings),

@@ -190,9 +190,13 @@ class Transform:
             std=np.asarray(data["std"], dtype=np.float64),
         )
 
-    def fitted(self, train_features: np.ndarray) -> Transform:
-        """This transform with per-channel statistics fitted on [N, T, C'] training features."""
-        flat = train_features.reshape(-1, train_features.shape[-1])
+    def fitted(self, train_features: np.ndarray, standardize: bool = True) -> Transform:
+        """This transform with per-channel statistics fitted on [N, T, C'] training features (standardize=False:
+        zeros and ones, which leave the features as they are)."""
+        width = train_features.shape[-1]
+        if not standardize:
+            return replace(self, mean=np.zeros(width), std=np.ones(width))
+        flat = train_features.reshape(-1, width)
         mean, std = flat.mean(axis=0), flat.std(axis=0)
         std[std == 0] = 1.0  # a constant channel stays constant instead of becoming NaN
         return replace(self, mean=mean, std=std)

@@ -42,9 +42,9 @@ from mic.settings import from_config
 FORMAT = "mic-model"
 VERSION = 1
 BEST_FORMAT = "mic-best-model"
-MANIFEST = "model.json"  # in a model (setting) folder
-BEST = "best_model.json"  # in a subset folder: which of its setting folders is the best model
-GENERATORS = "generators"
+MANIFEST = layout.MANIFEST_FILE
+BEST = layout.BEST_MODEL_FILE
+GENERATORS = layout.GENERATORS_FOLDER
 PROTOTYPES = "prototypes.npz"
 IDENTITY_KEYS = ("dataset", "subset", "rep", "noise_in", "noise_out")  # the pipeline's wildcards of a setting
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,17 +30,6 @@ CURVE_POINTS = 200  # about this many points per loss curve are plenty for the r
 
 log = logging.getLogger("mic")
 Path = str | os.PathLike
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One generator set: data set, subset, replicate and noise labels, as in result paths."""
-
-    dataset: str
-    subset: str
-    rep: str
-    noise_in: str
-    noise_out: str
 
 
 def train_setting(
