@@ -27,6 +27,8 @@ def with_change(path: list[str], value) -> dict:
         (["device"], "tpu", "tpu"),
         (["datasets", "characters", "generator", "episode"], 400, "episode"),
         (["datasets", "mnist", "inverse", "learning_rate"], -1, "-1"),
+        (["datasets", "mnist", "robustness", "corruptions", "blur"], [0.1], "blur"),
+        (["datasets", "characters", "robustness", "norms"], ["l1"], "l1"),
     ],
 )
 def test_bad_config_fails_before_any_job(tmp_path, path, value, message) -> None:
@@ -67,6 +69,7 @@ def test_the_schema_names_the_package_choices() -> None:
     from mic.device import DEVICES
     from mic.method import METRICS, REPRESENTATIONS, SELECTIONS
     from mic.plotting import STYLES
+    from mic.robustness.settings import ATTACK_NORMS, CORRUPTION_KINDS, OUTLIER_KINDS
 
     schema = yaml.safe_load((REPO / "workflow/schemas/config.schema.yaml").read_text())
     dataset = schema["$defs"]["dataset"]["properties"]
@@ -78,4 +81,8 @@ def test_the_schema_names_the_package_choices() -> None:
     assert tuple(prototypes["representation"]["enum"]) == REPRESENTATIONS
     subset = f"^({SELECTIONS[0]}(_({'|'.join(REPRESENTATIONS)}))?|{'|'.join(SELECTIONS[1:])})$"
     assert schema["properties"]["subsets"]["items"]["pattern"] == subset
+    robustness = dataset["robustness"]["properties"]
+    assert tuple(robustness["corruptions"]["properties"]) == CORRUPTION_KINDS
+    assert tuple(robustness["outliers"]["items"]["enum"]) == OUTLIER_KINDS
+    assert tuple(robustness["norms"]["items"]["enum"]) == ATTACK_NORMS
     assert dataset["noise"]["propertyNames"]["pattern"] == subset

@@ -42,6 +42,27 @@ def test_each_stream_of_a_setting_is_its_own() -> None:
     )
 
 
+def test_robustness_inputs_are_the_same_for_every_replicate_and_its_inversions_are_not() -> None:
+    assert jobs.robustness_seed(2019, "mnist") != jobs.robustness_seed(2019, "characters")
+    starts = {
+        jobs.robustness_inverse_seed(2019, "mnist", subset, rep) for subset in ("clustered", "random") for rep in (0, 1)
+    }
+    assert len(starts) == 4 and jobs.robustness_seed(2019, "mnist") not in starts
+
+
+def test_robustness_settings_come_from_the_block_or_are_switched_off() -> None:
+    block = {"corruptions": {"gaussian": [0.5, 1]}, "fractions": [0.2, 0.05, 0.1], "samples": 50}
+    settings = jobs.robustness_settings("mnist", block)
+    assert settings.corruptions == {"gaussian": (0.5, 1)} and settings.samples == 50
+    assert settings.middle_fraction == 0.1
+    assert jobs.robustness_settings("mnist", {**block, "enabled": False}) is None
+    assert jobs.robustness_settings("mnist", None) is None
+    with pytest.raises(ValueError, match=r"datasets\.mnist\.robustness: unknown key\(s\) sample\b"):
+        jobs.robustness_settings("mnist", {**block, "sample": 5})
+    with pytest.raises(ValueError, match="corruptions.gaussian: expected one or more levels > 0"):
+        jobs.robustness_settings("mnist", {"corruptions": {"gaussian": []}})
+
+
 def test_estimator_seeds_depend_on_random_state_only() -> None:
     a, b = jobs.estimator_seeds(0, ["x", "y"]), jobs.estimator_seeds(0, ["y"])
     assert a["generators"][1] == b["generators"][0] and a["inverse"] == b["inverse"]

@@ -284,11 +284,12 @@ def write_fake_tables(root: Path, config: dict = FAKE_CONFIG) -> Path:
         ("dataset", "subset", "rep"): [{**key, "rep": r} for key in keys for r in replicates],
         ("dataset", "subset", "rep", "variant"): [],
     }
+    robustness = {layout.robustness_file(name) for name in layout.ROBUSTNESS_TABLES}  # a run without them
     tables = collect.collect_results(
         {
             name: [
                 layout.under(root / layout.RESULTS, spec.pattern, **job)
-                for job in jobs[layout.wildcard_names(spec.pattern)]
+                for job in ([] if spec.pattern in robustness else jobs[layout.wildcard_names(spec.pattern)])
             ]
             for name, spec in collect.COLLECTED.items()
         }

@@ -163,3 +163,40 @@ def test_inversion_variants_beyond_the_paper(run: Path) -> None:
                 assert overall["accuracy"].between(0, 1).all()
     html = (run / layout.REPORT / "report.html").read_text()
     assert "Beyond the paper" in html and "extended MIC beats 1-NN" in html
+
+
+def test_robustness_jobs_beyond_the_paper(run: Path) -> None:
+    """Every data set with a robustness block ran it on the paper's two subsets, every replicate; the tables are
+    collected and the report has its section."""
+    for dataset, spec in CONFIG["datasets"].items():
+        block = spec["robustness"]
+        for subset in ("clustered", "random"):
+            for rep in range(CONFIG["replicates"]):
+                where = {"dataset": dataset, "subset": subset, "rep": rep}
+                read = lambda name, where=where: pd.read_csv(  # noqa: E731
+                    run / layout.fill(layout.robustness_file(name), **where), sep="\t"
+                )
+                corruptions = read("corruptions")
+                kinds = {layout.CLEAN, *block["corruptions"]}
+                assert set(corruptions["kind"]) == kinds and (corruptions["samples"] == block["samples"]).all()
+                methods = set(layout.ROBUSTNESS_METHODS) - (
+                    {"mic_extended"} if block.get("extended") is False else set()
+                )
+                assert set(corruptions["method"]) == methods
+                outliers = read("outliers")
+                assert outliers["auroc"].between(0, 1).all() and set(outliers["outlier_set"]) == {"noise", "reversed"}
+                attacks = read("attacks")
+                white = attacks[attacks["attack"] == "white-box"]
+                assert set(white["method"]) == {"mic", "forward_prototypes", "forward_full"}
+                assert set(attacks["fraction"]) == {0.0, *block["fractions"]}
+                # accuracy under attack never exceeds the clean accuracy of the same samples
+                for _, curve in white.groupby(["method", "norm"]):
+                    assert curve.sort_values("fraction")["accuracy"].is_monotonic_decreasing
+                gradients = read("gradients")
+                assert len(gradients) == (2 * block.get("gradient_check", 2) if rep == 0 else 0)
+    collected = pd.read_csv(layout.table_file("robustness_attacks", run / layout.TABLES), sep="\t")
+    assert set(collected["dataset"]) == set(CONFIG["datasets"]) and set(collected["rep"]) == set(
+        range(CONFIG["replicates"])
+    )
+    html = (run / layout.REPORT / "report.html").read_text()
+    assert "Are the paper&#39;s robustness claims true?" in html or "Are the paper's robustness claims true?" in html

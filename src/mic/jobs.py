@@ -20,6 +20,7 @@ from mic.model.bundle import ModelManifest, config_sha256
 from mic.model.extended import StartSettings
 from mic.model.inverse import InverseSettings
 from mic.model.training import TrainSettings
+from mic.robustness.settings import RobustnessSettings
 from mic.seeding import derive_seed
 from mic.settings import from_config
 
@@ -65,6 +66,15 @@ def variant_settings(dataset: str, variant: str, spec: Config) -> tuple[StartSet
 def baseline_settings(dataset: str, baseline: Config, training_set: str) -> ForwardSettings:
     """The forward baseline's settings for a prototype subset or the full training split."""
     return settings_for(baseline, training_set, f"datasets.{dataset}.baseline")
+
+
+def robustness_settings(dataset: str, block: Config | None) -> RobustnessSettings | None:
+    """The data set's robustness tests; None where its config has no `robustness` block or switches it off."""
+    if not block or not block.get("enabled", True):
+        return None
+    values = {key: value for key, value in block.items() if key != "enabled"}
+    values["corruptions"] = {kind: tuple(levels) for kind, levels in values.get("corruptions", {}).items()}
+    return from_config(RobustnessSettings, values, f"datasets.{dataset}.robustness")
 
 
 # Seeds ----------------------------------------------------------------------------------------------------
@@ -117,6 +127,17 @@ def module_losses_seed(base: int, dataset: str, subset: str, rep: int | str) -> 
 def baseline_seed(base: int, dataset: str, training_set: str, rep: int | str) -> int:
     """The forward baseline's initialisation, batches and validation split."""
     return derive_seed(base, "baseline", dataset, training_set, rep)
+
+
+def robustness_seed(base: int, dataset: str) -> int:
+    """A data set's robustness inputs (test subsample, corruptions, outlier sets, ε scale): the same in every
+    replicate and subset, so that they differ only in their models."""
+    return derive_seed(base, "robustness", dataset)
+
+
+def robustness_inverse_seed(base: int, dataset: str, subset: str, rep: int | str) -> int:
+    """The start vectors of the robustness job's inversions (and of its inversion variant's uniform starts)."""
+    return derive_seed(base, "robustness-inverse", dataset, subset, rep)
 
 
 def estimator_seeds(random_state: int, classes: Sequence[str]) -> dict[str, Any]:

@@ -40,6 +40,9 @@ BEST_MODEL = f"{SUBSET}/{BEST_MODEL_FILE}"
 EXTENDED = f"{SUBSET}/rep{{rep}}/extended/{{variant}}.tsv"
 NEAREST_PROTOTYPE = f"{SUBSET}/rep{{rep}}/nearest_prototype.tsv"
 BASELINE = f"{RESULTS}/{{dataset}}/baseline/{{training_set}}/rep{{rep}}"
+# Beyond the paper: corruptions, outliers and attacks on a replicate's validation-best model (mic.robustness).
+ROBUSTNESS = f"{SUBSET}/rep{{rep}}/robustness"
+ROBUSTNESS_TABLES = ("corruptions", "outliers", "roc", "attacks", "gradients")  # one file each, <name>.tsv
 TABLES = f"{RESULTS}/tables"
 REPORT = f"{RESULTS}/report"
 FIGURES = f"{REPORT}/figures"
@@ -57,12 +60,41 @@ TABLE_NAMES = (
     "baseline_history",
     "nearest_prototype",
     "classes",
+    *(f"robustness_{name}" for name in ROBUSTNESS_TABLES),
 )
+
+# The models the robustness jobs compare (the `method` column of their tables), with their names in the report.
+ROBUSTNESS_METHODS = {
+    "mic": "MIC (validation-best setting)",
+    "mic_extended": "MIC extended (validation-best variant)",
+    "forward_prototypes": "forward LSTM (same prototypes)",
+    "forward_full": "forward LSTM (full training set)",
+    "nearest_euclidean": "1-NN (Euclidean, same prototypes)",
+}
+# Outlier scores (the `score` column), higher = more outlying, with what they are.
+ROBUSTNESS_SCORES = {
+    "min_loss": "lowest final reconstruction loss over the modules",
+    "min_score": "lowest decision score over the modules (the variant's MSE or DTW)",
+    "max_softmax": "maximum softmax probability (negated)",
+    "energy": "energy score (negated log-sum-exp of the logits)",
+    "distance": "distance to the nearest prototype",
+}
+# How an attacked input was made (the `attack` column): the model's own gradients, another model's, or the
+# exact minimal perturbation (Euclidean 1-NN).
+ROBUSTNESS_ATTACKS = ("white-box", "transfer", "minimal")
+CLEAN = "clean"  # the `kind` of the uncorrupted rows of the corruptions table
 
 
 # A subset names how its prototypes are chosen: a selection ("clustered": k-means within the class, each cluster
 # represented as the data set's prototypes.representation says; or "random"), or "clustered_<representation>",
 # a named variant that fixes the representation (e.g. clustered_medoid beside the paper's means).
+
+
+def robustness_file(name: str) -> str:
+    """The pattern of one robustness table of a job (ROBUSTNESS_TABLES)."""
+    if name not in ROBUSTNESS_TABLES:
+        raise KeyError(f"unknown robustness table {name!r}; known: {', '.join(ROBUSTNESS_TABLES)}")
+    return f"{ROBUSTNESS}/{name}.tsv"
 
 
 def subset_parts(subset: str) -> tuple[str, str | None]:

@@ -211,6 +211,54 @@ def extended_files():
     return [layout.fill(layout.EXTENDED, **run) for run in extended_runs()]
 
 
+def robustness_settings(dataset):
+    """The data set's robustness tests (mic.jobs), None where they are switched off."""
+    try:
+        return jobs.robustness_settings(dataset, dataset_config(dataset).get("robustness"))
+    except ValueError as error:
+        raise WorkflowError(str(error)) from error
+
+
+def robustness_runs():
+    """Every robustness job: data sets with robustness tests, the paper's two subsets, every replicate."""
+    return [
+        {"dataset": dataset, "subset": subset, "rep": rep}
+        for dataset in DATASETS
+        if robustness_settings(dataset) is not None
+        for subset in SUBSETS
+        if subset in layout.SELECTIONS  # where a forward model on the same prototypes exists
+        for rep in REPLICATES
+    ]
+
+
+def robustness_variant_tables(wildcards):
+    """The inversion variants' tables of every replicate, to choose the validation-best variant; none where the
+    robustness block leaves the variant out."""
+    if not robustness_settings(wildcards.dataset).extended:
+        return []
+    return [
+        layout.fill(layout.EXTENDED, **run)
+        for run in extended_runs()
+        if run["dataset"] == wildcards.dataset and run["subset"] == wildcards.subset
+    ]
+
+
+def robustness_files():
+    """Every table of every robustness job."""
+    return [
+        layout.fill(layout.robustness_file(name), **run)
+        for run in robustness_runs()
+        for name in layout.ROBUSTNESS_TABLES
+    ]
+
+
 def all_targets():
     """Everything `rule all` asks for."""
-    return prepared_targets() + mic_targets() + baseline_targets() + extended_files() + report_targets()
+    return (
+        prepared_targets()
+        + mic_targets()
+        + baseline_targets()
+        + extended_files()
+        + robustness_files()
+        + report_targets()
+    )

@@ -51,9 +51,15 @@ JOBS = {
 }
 
 
+# Patterns whose jobs are not all jobs of their wildcards: only the data sets and subsets that run them.
+PATTERN_JOBS = {layout.robustness_file(name): robustness_runs for name in layout.ROBUSTNESS_TABLES}
+
+
 def collected_files(name):
     """The per-job files of one table of mic.evidence.collect.COLLECTED, one per job of its wildcards."""
     pattern = collect.COLLECTED[name].pattern
+    if pattern in PATTERN_JOBS:
+        return [layout.fill(pattern, **job) for job in PATTERN_JOBS[pattern]()]
     wildcards = layout.wildcard_names(pattern)
     if wildcards not in JOBS:
         raise WorkflowError(f"collected table {name}: no jobs known for the wildcards {wildcards} of {pattern}")

@@ -37,6 +37,13 @@ STRING_COLUMNS = [
     "metric",
     "variant",
     "model",
+    "method",
+    "kind",
+    "score",
+    "outlier_set",
+    "attack",
+    "source",
+    "norm",
 ]
 
 TABLE_FILES = {name: layout.table_file(name, ".").name for name in layout.TABLE_NAMES}  # name -> file in TABLES
@@ -55,10 +62,19 @@ def read_table(path: str | os.PathLike) -> pd.DataFrame:
     return pd.read_csv(path, sep="\t", dtype=dtype, keep_default_na=False, na_values=[""])
 
 
+# Tables a run's folder may lack: one collected before the robustness jobs existed reads as a run without them.
+OPTIONAL_TABLES = tuple(name for name in TABLE_FILES if name.startswith("robustness_"))
+
+
 def read_tables(tables_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
-    """All tidy tables `collect_results` writes, by name (see TABLE_FILES)."""
+    """All tidy tables `collect_results` writes, by name (see TABLE_FILES); a missing optional one is empty."""
     tables_dir = Path(tables_dir)
-    return {name: read_table(tables_dir / file) for name, file in TABLE_FILES.items()}
+    return {
+        name: pd.DataFrame()
+        if name in OPTIONAL_TABLES and not (tables_dir / file).is_file()
+        else read_table(tables_dir / file)
+        for name, file in TABLE_FILES.items()
+    }
 
 
 def _with_keys(table: pd.DataFrame, key: Mapping) -> pd.DataFrame:
@@ -167,6 +183,7 @@ COLLECTED = {
     "baseline_history": Collected(f"{layout.BASELINE}/history.tsv"),
     "nearest_prototype": Collected(layout.NEAREST_PROTOTYPE),
     "classes": Collected(layout.PREDICTIONS, class_positions, first_per_dataset),
+    **{f"robustness_{name}": Collected(layout.robustness_file(name)) for name in layout.ROBUSTNESS_TABLES},
 }
 
 

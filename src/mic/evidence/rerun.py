@@ -4,7 +4,8 @@ Each run is a results/tables folder written by `collect_results`; its claims are
 report decides them (mic.evidence.verdicts.claim_table: best settings chosen on validation, 95 % interval of
 the replicate-paired difference against the claim's registered margin, four outcomes). Cells are matched on
 (claim, dataset, subset, model), not on the scope text, which names the run's own choices (its best noise
-setting, its best inversion variant).
+setting, its best inversion variant). A run with robustness tables adds the robustness claims
+(mic.evidence.robustness); a folder written before those tables existed is read without them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from mic.evidence.collect import TABLE_FILES, read_tables
+from mic.evidence.robustness import robustness_claim_table, robustness_tables, stacked
 from mic.evidence.selection import with_validation
 from mic.evidence.verdicts import KEY_COLUMNS, claim_table
 
@@ -40,7 +42,9 @@ def run_claims(tables_dir: str | os.PathLike) -> pd.DataFrame:
             )
     tables = read_tables(tables_dir)
     mic = with_validation(tables["mic_accuracy"], tables.get("mic_validation"))
-    return claim_table(mic, tables["baselines"], tables["nearest_prototype"], extended=tables.get("mic_extended"))
+    table = claim_table(mic, tables["baselines"], tables["nearest_prototype"], extended=tables.get("mic_extended"))
+    robust = robustness_tables(tables)
+    return stacked(table, robustness_claim_table(robust["corruptions"], robust["outliers"], robust["attacks"]))
 
 
 def compare_runs(runs: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

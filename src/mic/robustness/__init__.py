@@ -1,0 +1,1 @@
+"""Robustness: input corruptions, outlier detection scores and adversarial attacks on the classifiers."""
