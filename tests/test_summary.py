@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -11,6 +12,7 @@ import yaml
 
 from conftest import REPO
 from mic import cli, summary
+from mic.evidence.claims import ATTACKS, CORRUPTIONS, OUTLIERS
 from mic.evidence.collect import read_tables
 from mic.evidence.rerun import run_claims
 from mic.evidence.selection import baseline_interval, choices, mic_interval, with_validation
@@ -142,3 +144,18 @@ def test_the_summary_of_a_real_run(run: Path) -> None:
     assert "first job start to last job end" in document  # benchmarks/ found beside results/
     claims = run_claims(tables_dir)
     assert summary.claim_counts(claims)["cells"].sum() == len(claims)
+
+
+def test_the_robustness_claims_are_listed_cell_by_cell_where_the_run_has_them(tmp_path: Path) -> None:
+    from test_robustness_verdicts import synthetic
+
+    tables = synthetic_tables(tmp_path)
+    assert "## The robustness claims" not in summary.results_document(tables, paper_path=PAPER)
+    for name, table in synthetic({"corruptions": 0.05, "outliers": 0.0, "attacks": -0.1}).items():
+        table.to_csv(tables / f"robustness_{name}.tsv", sep="\t", index=False)
+    document = summary.results_document(tables, paper_path=PAPER, document="docs/other.md")
+    assert "full provenance in `docs/other.md`" in document
+    cells = table_rows(document, "claim | cell")
+    verdicts = {(row[0], row[3]) for row in cells}
+    assert verdicts == {(CORRUPTIONS, "supported"), (OUTLIERS, "equivalent"), (ATTACKS, "contradicted")}
+    assert all(re.fullmatch(r"-?\d\.\d{3} \[-?\d\.\d{3}, -?\d\.\d{3}\]", row[2]) for row in cells)
