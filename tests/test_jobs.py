@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from mic import jobs
+from mic.evidence.robustness import middle_fraction
 from mic.seeding import derive_seed
 from workflow_runner import load_test_config, snakemake, write_config
 
@@ -54,7 +55,7 @@ def test_robustness_settings_come_from_the_block_or_are_switched_off() -> None:
     block = {"corruptions": {"gaussian": [0.5, 1]}, "fractions": [0.2, 0.05, 0.1], "samples": 50}
     settings = jobs.robustness_settings("mnist", block)
     assert settings.corruptions == {"gaussian": (0.5, 1)} and settings.samples == 50
-    assert settings.middle_fraction == 0.1
+    assert middle_fraction(settings.fractions) == 0.1  # the claim is decided at the middle of the sorted ones
     assert jobs.robustness_settings("mnist", {**block, "enabled": False}) is None
     assert jobs.robustness_settings("mnist", None) is None
     with pytest.raises(ValueError, match=r"datasets\.mnist\.robustness: unknown key\(s\) sample\b"):

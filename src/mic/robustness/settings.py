@@ -44,9 +44,3 @@ class RobustnessSettings:
                 raise ValueError(f"{name}: expected an integer >= 1, got {getattr(self, name)}")
         if self.gradient_check < 0:
             raise ValueError(f"gradient_check: expected an integer >= 0, got {self.gradient_check}")
-
-    @property
-    def middle_fraction(self) -> float:
-        """The ε fraction whose L2 white-box accuracy decides the attack claim: the middle of the sorted ones."""
-        ordered = sorted(self.fractions)
-        return ordered[(len(ordered) - 1) // 2]
