@@ -1,17 +1,24 @@
-"""Training speed: paper-style reference loop vs the project's trainer, one character generator.
+"""Training speed: paper-style reference loop vs the project's trainer, and the trainer against its instruction count.
 
 Reference: torch.nn.LSTM(4, 10) + nn.Linear(10, 2), batch 1, one random prototype per episode,
 Adam(lr 0.01), MSE, as in the authors' train.py. Project: mic.training.train_generators with
 its default settings (one random prototype per step, like the paper; --prototypes-per-step 4
 presents all four per step), for a bank of `--bank` generators trained together (default 20:
 the 20 classes of one noise setting);
-its per-generator time is the bank's time divided by the bank size. Both start from the same
+its per-generator time is the bank's time divided by the bank size. --dataset mnist trains MNIST-shaped
+generators instead (T=28, 28 outputs, 20 cells, 20000 episodes, the first four training images of each
+class as prototypes), the bank default being 5 x the classes in both cases (what one pipeline job trains:
+every replicate of a setting). Both start from the same
 init (generator 0 uses the reference's seed; mic.generator.init_state(seed)
 reproduces `torch.manual_seed(seed); nn.LSTM(4, H); nn.Linear(H, O)`) and see the same number of episodes.
 
 Prototypes: the first four training samples of each class from the character mirror
 (cumulative sum of velocities, padded to 205 with the last point, x/y standardised over the
 whole file), or smooth synthetic curves with --synthetic.
+
+The project's time is also set against the arithmetic it has to do (bench/roofline.py's count of the
+kernel's operations, padded lanes not counted) at this core's measured multiply-add peak: the share of that
+instruction count the kernel reaches.
 
 Last line: `ratio: <reference seconds / project seconds per generator>`.
 """
@@ -20,9 +27,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import gzip
 import math
 import os
 import random
+import sys
 import time
 from pathlib import Path
 
@@ -32,8 +41,17 @@ import torch
 from mic import native
 from mic.model import training
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "character_trajectories" / "mixout_mirror_labeled.mat"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import roofline  # noqa: E402
+
+MIRROR = Path(os.environ.get("MIC_DATA_MIRROR", Path(__file__).resolve().parents[2] / "shared" / "data"))
+DATA = MIRROR / "character_trajectories" / "mixout_mirror_labeled.mat"
+MNIST_IMAGES = MIRROR / "mnist" / "train-images-idx3-ubyte.gz"
+MNIST_LABELS = MIRROR / "mnist" / "train-labels-idx1-ubyte.gz"
 STEPS, HIDDEN, OUT = 205, 10, 2
+# dataset: (classes, steps, hidden cells, outputs, episodes per generator), as config/config.yaml has them
+SHAPES = {"characters": (20, STEPS, HIDDEN, OUT, 40000), "mnist": (10, 28, 20, 28, 20000)}
+REPLICATES = 5  # one pipeline job trains every replicate of a setting together
 
 
 def character_prototypes(path: Path, classes: int) -> torch.Tensor:
@@ -51,6 +69,16 @@ def character_prototypes(path: Path, classes: int) -> torch.Tensor:
     data = (data - data.mean((0, 1))) / data.std((0, 1))
     protos = [data[labels == c][:4] for c in range(1, classes + 1)]
     return torch.tensor(np.stack(protos), dtype=torch.float32)
+
+
+def mnist_prototypes(classes: int) -> torch.Tensor:
+    """[classes, 4, 28, 28]: the first four training images of each digit, rows as steps, standardised."""
+    with gzip.open(MNIST_IMAGES) as f:
+        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28).astype(np.float32) / 255
+    with gzip.open(MNIST_LABELS) as f:
+        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    protos = np.stack([images[labels == c][:4] for c in range(classes)])
+    return torch.tensor((protos - images.mean()) / images.std())
 
 
 def synthetic_prototypes(classes: int) -> torch.Tensor:
@@ -101,8 +129,9 @@ def reference_train(protos: torch.Tensor, episodes: int, seed: int) -> tuple[flo
 def main() -> None:
     """Run both trainers and print times, losses and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--episodes", type=int, default=40000)
-    parser.add_argument("--bank", type=int, default=20, help="generators trained together by the project")
+    parser.add_argument("--dataset", choices=sorted(SHAPES), default="characters", help="the project's generators")
+    parser.add_argument("--episodes", type=int, default=None, help="default: the dataset's (40000 / 20000)")
+    parser.add_argument("--bank", type=int, default=None, help="generators trained together (default 5 x classes)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synthetic", action="store_true", help="synthetic curves instead of real data")
     parser.add_argument("--schedule", default=None, help="override lr_schedule (constant|cosine)")
@@ -113,41 +142,58 @@ def main() -> None:
         os.environ["MIC_NATIVE_VARIANT"] = args.variant
     torch.set_num_threads(1)
 
+    classes, steps, hidden, outputs, episodes = SHAPES[args.dataset]
+    episodes, bank = args.episodes or episodes, args.bank or REPLICATES * classes
     real = not args.synthetic and DATA.exists()
-    protos = character_prototypes(DATA, args.bank) if real else synthetic_prototypes(args.bank)
+    characters = character_prototypes(DATA, classes) if real else synthetic_prototypes(classes)
     print(
-        f"prototypes: {'character mirror, first 4 per class' if real else 'synthetic'}; "
-        f"T={STEPS}, H={HIDDEN}, O={OUT}; episodes={args.episodes}; torch threads=1"
+        f"reference prototypes: {'character mirror, first 4 per class' if real else 'synthetic'}; "
+        f"T={STEPS}, H={HIDDEN}, O={OUT}; episodes={episodes}; torch threads=1"
     )
-
-    ref_s, ref_final, ref_best = reference_train(protos[0], args.episodes, args.seed)
+    ref_s, ref_final, ref_best = reference_train(characters[0], episodes, args.seed)
     print(
         f"reference (nn.LSTM, batch 1, 1 random prototype/episode): {ref_s:.1f} s, "
-        f"{ref_s / args.episodes * 1e3:.3f} ms/episode, train MSE final {ref_final:.4f} / best-kept {ref_best:.4f}"
+        f"{ref_s / episodes * 1e3:.3f} ms/episode, train MSE final {ref_final:.4f} / best-kept {ref_best:.4f}"
     )
 
-    settings = training.TrainSettings(hidden_size=HIDDEN, episodes=args.episodes)
+    if args.dataset == "mnist":
+        real = not args.synthetic and MNIST_IMAGES.exists()
+        own = mnist_prototypes(classes) if real else torch.randn(classes, 4, steps, outputs)
+    else:
+        own = characters
+    protos = own.repeat(-(-bank // classes), 1, 1, 1)[:bank]  # the replicates' generators see the same shapes
+    settings = training.TrainSettings(hidden_size=hidden, episodes=episodes)
     if args.schedule:
         settings = dataclasses.replace(settings, lr_schedule=args.schedule)
     if args.prototypes_per_step:
         settings = dataclasses.replace(settings, prototypes_per_step=args.prototypes_per_step)
-    seeds = [args.seed] + list(range(args.seed + 1, args.seed + args.bank))
-    warm_up = training.TrainSettings(hidden_size=HIDDEN, episodes=8)
+    seeds = list(range(args.seed, args.seed + bank))
+    warm_up = training.TrainSettings(hidden_size=hidden, episodes=8)
     training.train_generators(protos[:1, :, :8], warm_up, [0])  # compile (or load) the kernels
+    cpu_start = time.thread_time()
     result = training.train_generators(protos, settings, seeds)
-    per_gen = result.seconds / args.bank
+    cpu = time.thread_time() - cpu_start  # this thread's time: other processes on the core do not count
+    per_gen = result.seconds / bank
     lib = training._kernel(native.variant())
     print(
-        f"project ({native.variant()} build, {native.lanes(lib)} lanes, {native.isa(lib)}; "
-        f"bank of {args.bank} generators trained together, "
+        f"project ({args.dataset}: T={steps}, H={hidden}, O={outputs}; {native.variant()} build, "
+        f"{native.lanes(lib)} lanes, {native.isa(lib)}; bank of {bank} generators trained together, "
         f"{settings.prototypes_per_step} prototype(s)/step, "
         f"{settings.steps} steps, lr schedule {settings.lr_schedule}): {result.seconds:.1f} s for the bank, "
-        f"{per_gen:.2f} s per generator (bank time / {args.bank})"
+        f"{per_gen:.2f} s per generator (bank time / {bank})"
     )
     print(
         f"project train MSE of the kept weights: generator 0 {result.clean_loss[0]:.4f}; "
         f"bank mean {result.clean_loss.mean():.4f}, median {result.clean_loss.median():.4f} "
         f"(min {result.clean_loss.min():.4f}, max {result.clean_loss.max():.4f})"
+    )
+    peak = roofline.measure_peak()
+    work = bank * roofline.generator_training(hidden, outputs, steps, episodes, settings.prototypes_per_step)
+    at_peak, matmul_at_peak = work.ops_flop / peak.flops, work.matmul / peak.flops
+    print(
+        f"instruction count at this core's peak ({peak.flops / 1e9:.1f} GFLOP/s, {peak.lanes} lanes): "
+        f"{at_peak:.1f} s (matrix products alone {matmul_at_peak:.1f} s); the bank took {cpu:.1f} s of CPU time: "
+        f"share of the instruction count reached: {at_peak / cpu:.0%}"
     )
     print(f"ratio: {ref_s / per_gen:.2f}")
 

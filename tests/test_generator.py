@@ -190,3 +190,20 @@ def test_torch_backend_agrees_with_native_backend():
     assert a.loss_curve.shape == (2, 4)
     for x, y in [(a.loss_curve, b.loss_curve), *zip(a.bank.tensors(), b.bank.tensors())]:
         torch.testing.assert_close(x, y, **FLOAT32_REORDERED)
+
+
+def test_kept_weights_are_bit_for_bit_those_before_the_best_step():
+    protos = torch.cat([wave_prototypes(3)] * 3)  # 9 generators: a padded lane block at either width
+    seeds = list(range(21, 30))
+    s = training.TrainSettings(episodes=48, noise_in=0.1, noise_out=0.01)
+    bank = gen.init_bank(seeds, s.hidden_size, O)
+    trainer = training._NativeTrainer(bank, s, protos.shape[2])
+    x0, target = training._Episodes(protos, s, seeds).chunk()
+    before = [bank.tensors()]  # the weights before step k's update, k = 0 .. steps - 1
+    for k in range(s.steps):
+        trainer.run(x0[k : k + 1], target[k : k + 1], [s.learning_rate], k)
+        before.append(trainer.final_bank().tensors())
+    kept = trainer.best_bank().tensors()
+    assert len(set(trainer.best_step.tolist())) > 1  # the generators' best steps differ
+    for g, step in enumerate(trainer.best_step.tolist()):
+        assert all(torch.equal(k[g], b[g]) for k, b in zip(kept, before[step]))

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -135,3 +140,13 @@ def test_an_own_data_set_too_small_for_the_config_stops_before_the_first_job(tmp
     output = result.stdout + result.stderr
     assert "datasets.small.baseline.full.validation_fraction: 0.1" in output, output[-3000:]
     assert "smallest value that works" in output
+
+
+@pytest.mark.parametrize("script", ["train_generators", "inverse_classify", "train_baseline", "preprocess"])
+def test_a_kernel_job_starts_without_the_libraries_it_does_not_call(script: str) -> None:
+    """Every job pays its imports before its first kernel call: sklearn, scipy.stats and matplotlib cost seconds."""
+    path = Path(__file__).resolve().parents[1] / "workflow" / "scripts" / f"{script}.py"
+    imports = "".join(line for line in path.read_text().splitlines(True) if line.startswith(("import ", "from ")))
+    check = "import sys; print(sorted(sys.modules))"
+    loaded = subprocess.run([sys.executable, "-c", imports + check], capture_output=True, text=True, check=True)
+    assert not {"sklearn", "scipy.stats", "matplotlib"} & set(ast.literal_eval(loaded.stdout))

@@ -8,7 +8,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 from torch import nn
 
 Init = Literal["pytorch", "keras", "chrono"]
@@ -175,6 +174,8 @@ def _check_labels(labels: np.ndarray, n_samples: int, n_classes: int) -> np.ndar
 
 def _split_validation(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Stratified train/validation indices carved from the training data."""
+    from sklearn.model_selection import train_test_split  # here: sklearn costs every job a second to import
+
     indices = np.arange(len(labels))
     if fraction == 0.0:
         return indices, indices[:0]

@@ -125,40 +125,57 @@ def _noise_seed(seed: int) -> int:
     return int(np.random.SeedSequence([int(seed), 0x6E6F6973]).generate_state(1, dtype=np.uint64)[0] >> 1)
 
 
+@dataclass(frozen=True)
+class _Draw:
+    """A chunk of steps as drawn: which prototypes each step presents, its inputs and its output noise."""
+
+    choice: Tensor  # [C, G, k] int64
+    x0: Tensor  # [C, G, k, 4] one-hot inputs, noised and clipped
+    noise: Tensor | None  # [G, C, k, T, O] the output noise times its sigma; None without
+
+
 class _Episodes:
     """Per-generator streams of prototype choices and noise, drawn in fixed chunks of steps."""
 
     def __init__(self, prototypes: Tensor, settings: TrainSettings, seeds: Sequence[int]) -> None:
-        self.protos = prototypes  # [G, 4, T, O] on CPU
+        self.protos = prototypes  # [G, 4, T, O] on CPU, contiguous
         self.settings = settings
         self.gens = [torch.Generator().manual_seed(_noise_seed(s)) for s in seeds]
         self.eye = torch.eye(prototypes.shape[1])
 
-    def chunk(self) -> tuple[Tensor, Tensor]:
-        """Next _CHUNK steps: inputs x0 [C, G, k, 4] and targets [C, G, k, T, O].
+    def draw(self) -> _Draw:
+        """The next _CHUNK steps.
 
         Each generator draws its own chunk from its own stream (choices, then input noise,
         then output noise), so the numbers do not depend on the other generators.
         """
         s, k, c = self.settings, self.settings.prototypes_per_step, _CHUNK
         g_n, p_n, t_n, o_n = self.protos.shape
-        sel, n_in, n_out = [], [], []
-        for gen_rng in self.gens:
+        sel, n_in = [], []
+        noise = torch.empty(g_n, c, k, t_n, o_n) if s.noise_out > 0 else None
+        for g, gen_rng in enumerate(self.gens):
             if k < p_n:
                 sel.append(torch.rand(c, p_n, generator=gen_rng).argsort(1)[:, :k])
             if s.noise_in > 0:
                 n_in.append(torch.randn(c, k, p_n, generator=gen_rng))
-            if s.noise_out > 0:
-                n_out.append(torch.randn(c, k, t_n, o_n, generator=gen_rng))
-        sel = torch.stack(sel, 1) if sel else torch.arange(k).expand(c, g_n, k)  # [C, G, k]
+            if noise is not None:
+                torch.randn(c, k, t_n, o_n, generator=gen_rng, out=noise[g])
+        sel = torch.stack(sel, 1) if sel else torch.arange(k).expand(c, g_n, k).contiguous()  # [C, G, k]
         x0 = self.eye[sel]
-        rows = torch.arange(g_n)[None, :, None].expand_as(sel)
-        target = self.protos[rows, sel]  # [C, G, k, T, O]
         if n_in:
             x0 = (x0 + s.noise_in * torch.stack(n_in, 1)).clamp_(0.0, 1.0)
-        if n_out:
-            target = target + s.noise_out * torch.stack(n_out, 1)
-        return x0, target
+        return _Draw(sel, x0, noise.mul_(s.noise_out) if noise is not None else None)
+
+    def targets(self, draw: _Draw) -> Tensor:
+        """[C, G, k, T, O] the prototypes a draw presents, plus its output noise."""
+        rows = torch.arange(self.protos.shape[0])[None, :, None].expand_as(draw.choice)
+        target = self.protos[rows, draw.choice]
+        return target if draw.noise is None else target + draw.noise.movedim(0, 1)
+
+    def chunk(self) -> tuple[Tensor, Tensor]:
+        """The next _CHUNK steps as tensors: inputs x0 [C, G, k, 4] and targets [C, G, k, T, O]."""
+        draw = self.draw()
+        return draw.x0, self.targets(draw)
 
 
 # --------------------------------------------------------------------------- CPU kernel
@@ -192,8 +209,9 @@ def _kernel(variant: str = "native") -> ctypes.CDLL:
     lib.mic_train_gradients.argtypes = [state] + [ctypes.c_void_p] * 3
     lib.mic_train_scratch_floats.argtypes = [ctypes.c_int] * 4
     lib.mic_train_param_floats.argtypes = [ctypes.c_int] * 4
+    lib.mic_pack_targets.argtypes = [ctypes.c_int] * 8 + [ctypes.c_void_p] * 4
     lib.mic_train_scratch_floats.restype = lib.mic_train_param_floats.restype = ctypes.c_long
-    lib.mic_train_steps.restype = lib.mic_train_gradients.restype = None
+    lib.mic_train_steps.restype = lib.mic_train_gradients.restype = lib.mic_pack_targets.restype = None
     return lib
 
 
@@ -268,15 +286,37 @@ class _NativeTrainer:
     def _lane_inputs(self, x0: Tensor, target: Tensor) -> tuple[np.ndarray, np.ndarray]:
         """x0 [S, G, B, I] and target [S, G, B, T, O] -> [S, B * blocks, I, L] and [S, B * blocks, T, O, L]."""
         s_n, b_n = x0.shape[0], self.batch
-        x = _to_lanes(x0.permute(0, 2, 3, 1), self.n_wblocks, self.lanes)  # [blocks, S, B, I, L]
         t = _to_lanes(target.permute(0, 2, 3, 4, 1), self.n_wblocks, self.lanes)  # [blocks, S, B, T, O, L]
-        x = x.permute(1, 2, 0, 3, 4).reshape(s_n, b_n * self.n_wblocks, *x.shape[3:])
         t = t.permute(1, 2, 0, 3, 4, 5).reshape(s_n, b_n * self.n_wblocks, *t.shape[3:])
-        return x.contiguous().numpy(), t.contiguous().numpy()
+        return self._lane_x0(x0), t.contiguous().numpy()
+
+    def _lane_x0(self, x0: Tensor) -> np.ndarray:
+        """x0 [S, G, B, I] -> [S, B * blocks, I, L]."""
+        x = _to_lanes(x0.permute(0, 2, 3, 1), self.n_wblocks, self.lanes)  # [blocks, S, B, I, L]
+        x = x.permute(1, 2, 0, 3, 4).reshape(x0.shape[0], self.batch * self.n_wblocks, *x.shape[3:])
+        return x.contiguous().numpy()
+
+    def run_draw(self, protos: Tensor, draw: _Draw, lrs: list[float], step0: int) -> Tensor:
+        """Train on the first len(lrs) steps of a draw of prototypes [G, 4, T, O]; returns losses [S, G].
+
+        The kernel library writes the targets straight into the lane layout: one pass instead of torch's
+        gather, noise addition, padding and two transpositions.
+        """
+        n, (_, p_n, t_n, o_n) = len(lrs), protos.shape
+        targets = np.empty((n, self.batch * self.n_wblocks, t_n, o_n, self.lanes), np.float32)
+        noise = None if draw.noise is None else draw.noise.data_ptr()
+        self.lib.mic_pack_targets(
+            n, draw.choice.shape[0], self.n_gen, self.n_wblocks, self.batch, p_n, t_n, o_n,
+            protos.data_ptr(), draw.choice.data_ptr(), noise, targets.ctypes.data,
+        )  # fmt: skip
+        return self._steps(self._lane_x0(draw.x0[:n]), targets, lrs, step0)
 
     def run(self, x0: Tensor, target: Tensor, lrs: list[float], step0: int) -> Tensor:
         """Train on a chunk (x0 [S, G, B, I], target [S, G, B, T, O]); returns losses [S, G]."""
-        x_l, t_l = self._lane_inputs(x0, target)
+        return self._steps(*self._lane_inputs(x0, target), lrs, step0)
+
+    def _steps(self, x_l: np.ndarray, t_l: np.ndarray, lrs: list[float], step0: int) -> Tensor:
+        """Train on inputs and targets in lane layout; returns losses [S, G]."""
         rates = np.asarray(lrs, np.float64)
         losses = np.empty((len(lrs), self.n_gen), np.float32)
         self.lib.mic_train_steps(
@@ -339,17 +379,21 @@ def train_generators(
     start = time.perf_counter()
     g_n, _, t_n, o_n = protos.shape
     bank = gen.init_bank(seeds, settings.hidden_size, o_n, device=device)
+    episodes = _Episodes(protos, settings, seeds)
     if backends.use_native(lambda: _kernel(native.variant()), bank.device, bank.dtype, backend, "training"):
         trainer = _NativeTrainer(bank, settings, t_n)
+        run = functools.partial(trainer.run_draw, protos)
     else:
         trainer = TorchTrainer(bank, settings.adam_betas, settings.adam_eps)
-    episodes = _Episodes(protos, settings, seeds)
+
+        def run(draw: _Draw, lrs: list[float], step0: int) -> Tensor:
+            return trainer.run(draw.x0[: len(lrs)], episodes.targets(draw)[: len(lrs)], lrs, step0)
+
     losses = torch.empty(settings.steps, g_n)
     for step0 in range(0, settings.steps, _CHUNK):
-        x0, target = episodes.chunk()
         n = min(_CHUNK, settings.steps - step0)
         lrs = [learning_rate_at(settings, step0 + s) for s in range(n)]
-        losses[step0 : step0 + n] = trainer.run(x0[:n], target[:n], lrs, step0)
+        losses[step0 : step0 + n] = run(episodes.draw(), lrs, step0)
         if progress is not None:
             progress(step0 + n, torch.as_tensor(trainer.best_loss))
     n_log = settings.steps // settings.log_every

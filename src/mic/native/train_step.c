@@ -13,6 +13,7 @@
  * back: nn.LSTM's weights as they are (lanes.h: the g gate).
  */
 #include <math.h>
+#include <stdint.h>
 
 #include "lanes.h"
 
@@ -222,27 +223,26 @@ static float error_scale(const mic_trainer *s) {
 static void finish_step(mic_trainer *s, double lr, long step, float *losses) {
     const int nwb = s->n_wblocks;
     const long per_wblock = (long)MIC_LANES * wblock_vectors(s->h, s->n_o, s->n_i), n = nwb * per_wblock;
-    unsigned char improved[MIC_LANES];
     generator_losses(s, losses);
     for (int wb = 0; wb < nwb; ++wb) {
+        vi improved = {0};  /* all bits set in the lanes whose generator improved */
         int any = 0;
         for (int lane = 0; lane < MIC_LANES; ++lane) {
             int g = wb * MIC_LANES + lane;
-            improved[lane] = 0;
             if (g >= s->n_gen) continue;
             float loss = losses[g];
             if (loss < s->best_loss[g]) {
                 s->best_loss[g] = loss;
                 s->best_step[g] = step;
-                improved[lane] = 1;
+                improved[lane] = -1;
                 any = 1;
             }
         }
-        if (any) {
-            float *best = s->best + wb * per_wblock;
-            const float *theta = s->theta + wb * per_wblock;
-            for (long i = 0; i < per_wblock; ++i)
-                if (improved[i % MIC_LANES]) best[i] = theta[i];
+        if (any) {  /* a bitwise select: the improved lanes' weights, copied bit for bit */
+            vf *best = (vf *)(s->best + wb * per_wblock);
+            const vf *theta = (const vf *)(s->theta + wb * per_wblock);
+            for (long i = 0; i < per_wblock / MIC_LANES; ++i)
+                best[i] = (vf)(((vi)theta[i] & improved) | ((vi)best[i] & ~improved));
         }
     }
     s->adam_t += 1;
@@ -270,6 +270,31 @@ void mic_train_steps(mic_trainer *s, int n_steps, long step0, const double *lrs,
                    target + k * t_stride, s->grad, s->sq, s->scratch);
         finish_step(s, lrs[k], step0 + k, losses + (long)k * s->n_gen);
     }
+}
+
+/* The targets of n_steps steps in the lane layout [n_steps, batch * n_wblocks, n_t, n_o, L]: lane l of block
+ * (b, blk) presents prototype choice[s, g, b] of generator g = blk * L + l (protos [n_gen, n_protos, n_t, n_o],
+ * choice [n_chunk, n_gen, batch]) plus its output noise (noise [n_gen, n_chunk, batch, n_t, n_o], already
+ * scaled, or NULL); padded lanes get zeros. The addition is the only arithmetic, so the targets are bit for
+ * bit the ones torch builds from the same draws. */
+void mic_pack_targets(int n_steps, int n_chunk, int n_gen, int n_wblocks, int batch, int n_protos, int n_t, int n_o,
+                      const float *protos, const int64_t *choice, const float *noise, float *out) {
+    const long seq = (long)n_t * n_o;
+    for (int s = 0; s < n_steps; ++s)
+        for (int b = 0; b < batch; ++b)
+            for (int blk = 0; blk < n_wblocks; ++blk) {
+                const float *shown[MIC_LANES], *added[MIC_LANES];
+                for (int l = 0; l < MIC_LANES; ++l) {
+                    const int g = blk * MIC_LANES + l;
+                    const long pick = g < n_gen ? choice[((long)s * n_gen + g) * batch + b] : 0;
+                    shown[l] = g < n_gen ? protos + ((long)g * n_protos + pick) * seq : NULL;
+                    added[l] = g < n_gen && noise ? noise + (((long)g * n_chunk + s) * batch + b) * seq : NULL;
+                }
+                float *dst = out + (((long)s * batch + b) * n_wblocks + blk) * seq * MIC_LANES;
+                for (long i = 0; i < seq; ++i)
+                    for (int l = 0; l < MIC_LANES; ++l)
+                        dst[i * MIC_LANES + l] = !shown[l] ? 0.0f : added[l] ? shown[l][i] + added[l][i] : shown[l][i];
+            }
 }
 
 /* Forward, losses [n_gen] and gradients (into grad) of one step, without an update (for tests). */

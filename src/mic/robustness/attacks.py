@@ -22,8 +22,7 @@ from torch import Tensor
 from mic.model import generator as gen
 from mic.model.generator import GeneratorBank
 from mic.model.inverse import InverseSettings
-
-NORMS = ("l2", "linf")
+from mic.robustness.settings import ATTACK_NORMS
 
 # (inputs [n, T, C], true labels [n]) -> (gradient of the objective to maximise [n, T, C], still correct [n])
 GradientFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -31,8 +30,8 @@ GradientFn = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 def _check_norm(norm: str) -> None:
     """Raise ValueError for an unknown norm."""
-    if norm not in NORMS:
-        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    if norm not in ATTACK_NORMS:
+        raise ValueError(f"norm must be one of {ATTACK_NORMS}, got {norm!r}")
 
 
 def norm_of(delta: np.ndarray, norm: str) -> np.ndarray:

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-KINDS = ("gaussian", "occlusion", "time_shift", "speed")
+from mic.robustness.settings import CORRUPTION_KINDS
 
 
 def _steps(level: float, length: int) -> int:
@@ -25,8 +25,8 @@ def _steps(level: float, length: int) -> int:
 
 def _check(kind: str, level: float) -> None:
     """Raise ValueError for an unknown kind or a level outside its range."""
-    if kind not in KINDS:
-        raise ValueError(f"corruption kind must be one of {KINDS}, got {kind!r}")
+    if kind not in CORRUPTION_KINDS:
+        raise ValueError(f"corruption kind must be one of {CORRUPTION_KINDS}, got {kind!r}")
     if not math.isfinite(level):
         raise ValueError(f"{kind} level must be finite, got {level}")
     ok = {

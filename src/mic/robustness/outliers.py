@@ -11,7 +11,7 @@ import numpy as np
 from scipy.special import logsumexp
 from scipy.stats import rankdata
 
-OUTLIER_SETS = ("noise", "reversed")
+from mic.robustness.settings import OUTLIER_KINDS
 
 
 def outlier_set(kind: str, reference: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
@@ -21,8 +21,8 @@ def outlier_set(kind: str, reference: np.ndarray, n: int, rng: np.random.Generat
     nothing else). reversed: n real samples drawn without replacement (all if n >= N), time-reversed (an MNIST
     image flipped upside down, a character written backwards).
     """
-    if kind not in OUTLIER_SETS:
-        raise ValueError(f"outlier set must be one of {OUTLIER_SETS}, got {kind!r}")
+    if kind not in OUTLIER_KINDS:
+        raise ValueError(f"outlier set must be one of {OUTLIER_KINDS}, got {kind!r}")
     reference = np.asarray(reference)
     if reference.ndim != 3 or len(reference) == 0:
         raise ValueError(f"reference must be [N >= 1, T, C], got shape {reference.shape}")

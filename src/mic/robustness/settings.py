@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from mic.robustness.attacks import NORMS as ATTACK_NORMS
-from mic.robustness.corruptions import KINDS as CORRUPTION_KINDS
-from mic.robustness.outliers import OUTLIER_SETS as OUTLIER_KINDS
+# The names the config may use; the algorithm modules take them from here, so reading a config imports no
+# scipy or torch.
+CORRUPTION_KINDS = ("gaussian", "occlusion", "time_shift", "speed")
+OUTLIER_KINDS = ("noise", "reversed")
+ATTACK_NORMS = ("l2", "linf")
 
 
 @dataclass(frozen=True)
