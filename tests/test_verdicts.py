@@ -84,7 +84,7 @@ def test_a_claim_without_a_margin_is_refused(bad) -> None:
 
 def test_an_unregistered_claim_is_not_decided() -> None:
     with pytest.raises(KeyError, match="not a registered claim"):
-        v._record("a claim nobody declared", "s", ("d", "s", "best"), reps([0.2, 0.21, 0.19]))
+        v.claim_record("a claim nobody declared", "s", ("d", "s", "best"), reps([0.2, 0.21, 0.19]))
 
 
 @pytest.mark.parametrize(

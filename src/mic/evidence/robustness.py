@@ -24,7 +24,7 @@ import pandas as pd
 from mic import layout
 from mic.evidence.claims import ATTACKS, CORRUPTIONS, OUTLIERS
 from mic.evidence.intervals import INTERVAL_COLUMNS, replicate_intervals
-from mic.evidence.verdicts import KEY_COLUMNS, VERDICT_COLUMNS, _record, paired_difference
+from mic.evidence.verdicts import KEY_COLUMNS, VERDICT_COLUMNS, claim_record, paired_difference
 
 MIC, MIC_EXTENDED, FORWARD_PROTOTYPES, FORWARD_FULL, NEAREST_EUCLIDEAN = layout.ROBUSTNESS_METHODS
 MIN_LOSS, MIN_SCORE, MAX_SOFTMAX, ENERGY, DISTANCE = layout.ROBUSTNESS_SCORES
@@ -92,7 +92,7 @@ def corruption_verdict(corruptions: pd.DataFrame, dataset: str, subset: str, lab
     settings = rows.loc[rows["kind"] != layout.CLEAN, ["kind", "level"]].drop_duplicates().shape[0]
     scope = f"{label} {subset} (accuracy drop, forward − MIC, mean over {settings} corruption settings)"
     differences = corruption_difference(corruptions, dataset, subset)
-    return _record(CORRUPTIONS, scope, (dataset, subset, MODEL), differences)
+    return claim_record(CORRUPTIONS, scope, (dataset, subset, MODEL), differences)
 
 
 def corruption_summary(corruptions: pd.DataFrame) -> pd.DataFrame:
@@ -140,7 +140,7 @@ def outlier_verdict(outliers: pd.DataFrame, dataset: str, subset: str, label: st
     """The OUTLIERS claim in one cell."""
     sets = sorted(set(_in_cell(outliers, dataset, subset)["outlier_set"]))
     scope = f"{label} {subset} (AUROC, MIC lowest loss − forward max softmax, mean over {', '.join(sets)})"
-    return _record(OUTLIERS, scope, (dataset, subset, MODEL), outlier_difference(outliers, dataset, subset))
+    return claim_record(OUTLIERS, scope, (dataset, subset, MODEL), outlier_difference(outliers, dataset, subset))
 
 
 def outlier_summary(outliers: pd.DataFrame) -> pd.DataFrame:
@@ -191,7 +191,7 @@ def attack_verdict(attacks: pd.DataFrame, dataset: str, subset: str, label: str)
     rows = _white_box(attacks, dataset, subset)
     fraction = middle_fraction(rows["fraction"]) if len(rows) else float("nan")
     scope = f"{label} {subset} (accuracy under own L2 white-box PGD at ε = {fraction:g} of the scale, MIC − forward)"
-    return _record(ATTACKS, scope, (dataset, subset, MODEL), attack_difference(attacks, dataset, subset))
+    return claim_record(ATTACKS, scope, (dataset, subset, MODEL), attack_difference(attacks, dataset, subset))
 
 
 def attack_summary(attacks: pd.DataFrame) -> pd.DataFrame:

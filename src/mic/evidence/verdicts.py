@@ -109,8 +109,11 @@ def decide(differences: pd.Series, margin: float, note: str = "") -> dict:
     return record
 
 
-def _record(claim: str, scope: str, keys: tuple, differences: pd.Series, note: str = "") -> dict:
-    # the margin comes from the registry alone: an unregistered claim raises here instead of being decided
+def claim_record(claim: str, scope: str, keys: tuple, differences: pd.Series, note: str = "") -> dict:
+    """A verdict table's row: the claim, its scope and keys, and the decision on its replicate differences.
+
+    The margin comes from the claims registry alone: an unregistered claim raises here instead of being decided.
+    """
     record = decide(differences, registry.margin(claim), note)
     return {"claim": claim, "scope": scope, **dict(zip(KEY_COLUMNS, keys)), **record}
 
@@ -130,7 +133,7 @@ def mic_vs_forward(mic: pd.DataFrame, baselines: pd.DataFrame, choice: Choice, m
     forward = baseline_reps(baselines, choice.dataset, choice.subset)
     scope = f"{label} {choice.subset} (MIC {model} − forward)"
     keys = (choice.dataset, choice.subset, model)
-    return _record(FORWARD, scope, keys, paired_difference(ours, forward), _chosen_note(choice, model))
+    return claim_record(FORWARD, scope, keys, paired_difference(ours, forward), _chosen_note(choice, model))
 
 
 def iterations_gain(mic: pd.DataFrame, choice: Choice, model: str, label: str) -> dict:
@@ -141,7 +144,7 @@ def iterations_gain(mic: pd.DataFrame, choice: Choice, model: str, label: str) -
     scope = f"{label} {choice.subset} ({model}: {choice.iterations} − 0 iterations)"
     keys = (choice.dataset, choice.subset, model)
     differences = paired_difference(after, before) if choice.iterations else pd.Series(dtype=float)
-    return _record(ITERATIONS, scope, keys, differences, _chosen_note(choice, model))
+    return claim_record(ITERATIONS, scope, keys, differences, _chosen_note(choice, model))
 
 
 def clustered_vs_random(mic: pd.DataFrame, clustered: Choice, random: Choice, model: str, label: str) -> dict:
@@ -150,7 +153,7 @@ def clustered_vs_random(mic: pd.DataFrame, clustered: Choice, random: Choice, mo
     b = mic_reps(mic, random.dataset, "random", _model(random, model), random.iterations)
     scope = f"{label} (MIC {model}: clustered − random)"
     keys = (clustered.dataset, "", model)
-    return _record(CLUSTERED, scope, keys, paired_difference(a, b), _chosen_note(clustered, model))
+    return claim_record(CLUSTERED, scope, keys, paired_difference(a, b), _chosen_note(clustered, model))
 
 
 def noise_gain(mic: pd.DataFrame, choice: Choice, label: str) -> dict:
@@ -164,7 +167,7 @@ def noise_gain(mic: pd.DataFrame, choice: Choice, label: str) -> dict:
     # labels as numbers: "0" and "0.0" name the same setting
     gridded = runs[["noise_in", "noise_out"]].astype(float).drop_duplicates().shape[0] > 1
     differences = paired_difference(best, base) if gridded else pd.Series(dtype=float)
-    return _record(NOISE, scope, keys, differences, "; ".join(n for n in notes if n))
+    return claim_record(NOISE, scope, keys, differences, "; ".join(n for n in notes if n))
 
 
 def mic_vs_nearest(mic: pd.DataFrame, nearest: pd.DataFrame, choice: Choice, label: str) -> dict:
@@ -173,7 +176,7 @@ def mic_vs_nearest(mic: pd.DataFrame, nearest: pd.DataFrame, choice: Choice, lab
     metric, other = better_nearest(nearest, choice.dataset, choice.subset)
     scope = f"{label} {choice.subset} (MIC best − 1-NN {metric or 'n/a'})"
     keys = (choice.dataset, choice.subset, "best")
-    return _record(NEAREST, scope, keys, paired_difference(ours, other), _chosen_note(choice, "best"))
+    return claim_record(NEAREST, scope, keys, paired_difference(ours, other), _chosen_note(choice, "best"))
 
 
 def better_nearest(nearest: pd.DataFrame, dataset: str, subset: str) -> tuple[str | None, pd.Series]:
@@ -191,7 +194,7 @@ def extended_vs_nearest(extended: pd.DataFrame, nearest: pd.DataFrame, choice: C
     ours = extended_reps(extended, choice.dataset, choice.subset, variant) if variant else pd.Series(dtype=float)
     metric, other = better_nearest(nearest, choice.dataset, choice.subset)
     scope = f"{label} {choice.subset} (extended MIC {variant or 'n/a'} − 1-NN {metric or 'n/a'})"
-    return _record(EXTENDED, scope, (choice.dataset, choice.subset, "best"), paired_difference(ours, other))
+    return claim_record(EXTENDED, scope, (choice.dataset, choice.subset, "best"), paired_difference(ours, other))
 
 
 def claim_table(
