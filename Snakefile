@@ -28,6 +28,15 @@ include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 
+# Snakemake's job rate limiter (by default 100 jobs a second) makes its scheduler look at all waiting jobs again
+# a second after every look, and each finished job starts one more such chain: over a long run the scheduler
+# loops without pause over the input files of every waiting job, which took half a core of a 2-core machine
+# from the jobs. Without it the scheduler looks when a job finishes.
+onstart:
+    if getattr(workflow, "scheduler", None) is not None:
+        workflow.scheduler.job_rate_limiter = None
+
+
 rule all:
     default_target: True
     input:
