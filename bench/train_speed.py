@@ -3,12 +3,11 @@
 Reference: torch.nn.LSTM(4, 10) + nn.Linear(10, 2), batch 1, one random prototype per episode,
 Adam(lr 0.01), MSE, as in the authors' train.py. Project: mic.training.train_generators with
 its default settings (one random prototype per step, like the paper; --prototypes-per-step 4
-presents all four per step), for a bank of `--bank` generators trained together (default 20:
-the 20 classes of one noise setting);
-its per-generator time is the bank's time divided by the bank size. --dataset mnist trains MNIST-shaped
-generators instead (T=28, 28 outputs, 20 cells, 20000 episodes, the first four training images of each
-class as prototypes), the bank default being 5 x the classes in both cases (what one pipeline job trains:
-every replicate of a setting). Both start from the same
+presents all four per step), for a bank of `--bank` generators trained together (default: what one
+pipeline job trains, every class of every replicate of a setting); its per-generator time is the bank's
+time divided by the bank size. The project's shapes, episodes and replicates are those of the data set in
+config/config.yaml (`--dataset`, default characters; mnist takes the first four training images of each
+class as prototypes). Both start from the same
 init (generator 0 uses the reference's seed; mic.generator.init_state(seed)
 reproduces `torch.manual_seed(seed); nn.LSTM(4, H); nn.Linear(H, O)`) and see the same number of episodes.
 
@@ -27,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import gzip
 import math
 import os
 import random
@@ -39,6 +37,7 @@ import numpy as np
 import torch
 
 from mic import native
+from mic.data.datasets import read_idx
 from mic.model import training
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -48,10 +47,24 @@ MIRROR = Path(os.environ.get("MIC_DATA_MIRROR", Path(__file__).resolve().parents
 DATA = MIRROR / "character_trajectories" / "mixout_mirror_labeled.mat"
 MNIST_IMAGES = MIRROR / "mnist" / "train-images-idx3-ubyte.gz"
 MNIST_LABELS = MIRROR / "mnist" / "train-labels-idx1-ubyte.gz"
-STEPS, HIDDEN, OUT = 205, 10, 2
-# dataset: (classes, steps, hidden cells, outputs, episodes per generator), as config/config.yaml has them
-SHAPES = {"characters": (20, STEPS, HIDDEN, OUT, 40000), "mnist": (10, 28, 20, 28, 20000)}
-REPLICATES = 5  # one pipeline job trains every replicate of a setting together
+CONFIG = Path(__file__).resolve().parents[1] / "config" / "config.yaml"
+STEPS, HIDDEN, OUT = 205, 10, 2  # the reference loop's character generator
+DATASETS = ("characters", "mnist")  # the data sets whose prototypes this benchmark can read
+
+
+def configured_bank(dataset: str) -> tuple[int, int, int, int, int, int]:
+    """(classes, steps, hidden cells, outputs, episodes, replicates) of a data set of config/config.yaml."""
+    config = roofline.load_config(CONFIG)
+    block = config["datasets"][dataset]
+    sizes, generator = roofline.known_sizes(dataset, block), block["generator"]
+    return (
+        sizes.classes,
+        sizes.steps,
+        generator["hidden_size"],
+        sizes.channels,
+        generator["episodes"],
+        config["replicates"],
+    )
 
 
 def character_prototypes(path: Path, classes: int) -> torch.Tensor:
@@ -73,10 +86,7 @@ def character_prototypes(path: Path, classes: int) -> torch.Tensor:
 
 def mnist_prototypes(classes: int) -> torch.Tensor:
     """[classes, 4, 28, 28]: the first four training images of each digit, rows as steps, standardised."""
-    with gzip.open(MNIST_IMAGES) as f:
-        images = np.frombuffer(f.read(), np.uint8, offset=16).reshape(-1, 28, 28).astype(np.float32) / 255
-    with gzip.open(MNIST_LABELS) as f:
-        labels = np.frombuffer(f.read(), np.uint8, offset=8)
+    images, labels = read_idx(MNIST_IMAGES).astype(np.float32) / 255, read_idx(MNIST_LABELS)
     protos = np.stack([images[labels == c][:4] for c in range(classes)])
     return torch.tensor((protos - images.mean()) / images.std())
 
@@ -129,9 +139,9 @@ def reference_train(protos: torch.Tensor, episodes: int, seed: int) -> tuple[flo
 def main() -> None:
     """Run both trainers and print times, losses and the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--dataset", choices=sorted(SHAPES), default="characters", help="the project's generators")
-    parser.add_argument("--episodes", type=int, default=None, help="default: the dataset's (40000 / 20000)")
-    parser.add_argument("--bank", type=int, default=None, help="generators trained together (default 5 x classes)")
+    parser.add_argument("--dataset", choices=DATASETS, default="characters", help="the project's generators")
+    parser.add_argument("--episodes", type=int, default=None, help="default: the data set's in the config")
+    parser.add_argument("--bank", type=int, default=None, help="generators trained together (default: one job's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--synthetic", action="store_true", help="synthetic curves instead of real data")
     parser.add_argument("--schedule", default=None, help="override lr_schedule (constant|cosine)")
@@ -142,8 +152,8 @@ def main() -> None:
         os.environ["MIC_NATIVE_VARIANT"] = args.variant
     torch.set_num_threads(1)
 
-    classes, steps, hidden, outputs, episodes = SHAPES[args.dataset]
-    episodes, bank = args.episodes or episodes, args.bank or REPLICATES * classes
+    classes, steps, hidden, outputs, episodes, replicates = configured_bank(args.dataset)
+    episodes, bank = args.episodes or episodes, args.bank or replicates * classes
     real = not args.synthetic and DATA.exists()
     characters = character_prototypes(DATA, classes) if real else synthetic_prototypes(classes)
     print(
