@@ -7,7 +7,9 @@ reference seconds>`. Then the roofline of the run (bench/roofline.py): this mach
 rule's job-minutes from benchmarks/ beside the minutes its arithmetic takes at that peak.
 A benchmark, not a test: it takes as long as the pipeline does.
 
-Last line: the roofline's `ratio: <pipeline seconds / (matmul limit / cores)>`.
+Each part (`--only-datasets`) is recorded in the run folder's pipeline_parts.tsv (wall time, reference loop,
+peak), so a run split over sittings into one folder (`--workdir`) sums its parts. Last line: the roofline's
+`ratio: <the parts' wall seconds / (their matmul limits / cores)>`.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ def main() -> None:
     reference, _, _ = reference_train(protos[0], 40000, 0)
     print(f"reference loop (bench/train_speed.py, 40000 episodes): {reference:.1f} s", flush=True)
 
+    peak = roofline.measure_peak()  # at the part's start, beside its reference loop
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="mic-pipeline-"))
     command = ["snakemake", "--snakefile", str(REPO / "Snakefile"), "--configfile", args.configfile,
                "--cores", args.cores, "--quiet", "progress"]  # fmt: skip
@@ -62,9 +65,13 @@ def main() -> None:
     changed = "".join(f", {key} {value}" for key, value in overrides.items())
     print(f"pipeline ({args.configfile}{changed}, --cores {args.cores}, in {workdir}): {seconds / 60:.1f} min")
     print(f"reference ratio: {seconds / reference:.2f}", flush=True)
-    config = roofline.load_config(args.configfile, overrides)
     cores = int(args.cores) if args.cores.isdigit() else os.cpu_count()
-    roofline.report(config, roofline.measure_peak(), workdir, seconds, cores)
+    part = roofline.load_config(args.configfile, overrides)
+    replicates = int(part.get("replicates", 1))
+    roofline.record_part(workdir, list(part["datasets"]), replicates, cores, seconds, reference, peak)
+    # the whole config: the ratio covers every part recorded in this folder so far
+    whole = roofline.load_config(args.configfile, {k: v for k, v in overrides.items() if k != "only_datasets"})
+    roofline.report(whole, peak, workdir, None, cores)
 
 
 if __name__ == "__main__":

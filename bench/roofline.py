@@ -13,7 +13,9 @@ constants below) by the multiply-add issue slots it takes.
 
 With --workdir (a run's folder with benchmarks/) it prints every rule's job-minutes from the benchmark
 files beside its limits and ends with `ratio: <wall time / (matmul limit / cores)>`; the wall time comes
-from --wall-seconds, else from the benchmark files. Without --workdir it prints the prediction only.
+from --wall-seconds, else from the run's pipeline_parts.tsv (bench/pipeline_speed.py adds a row per part it
+ran there: a run split with only_datasets sums its parts' wall times, each part's limit at the peak measured
+at its start), else from the benchmark files. Without --workdir it prints the prediction only.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import math
+import os
 import subprocess
 import sys
 import tempfile
@@ -410,6 +413,51 @@ def benchmark_wall(benchmarks: Path) -> float | None:
     return None if times is None else times[0]
 
 
+PARTS_FILE = "pipeline_parts.tsv"  # in a run's folder: one row per part that bench/pipeline_speed.py ran there
+PART_COLUMNS = ["finished_utc", "datasets", "replicates", "cores", "wall_seconds", "reference_seconds", "peak_gflops"]
+
+
+def record_part(workdir: Path, datasets: Sequence[str], replicates: int, cores: int, wall: float, reference: float,
+                peak: Peak) -> None:  # fmt: skip
+    """Add one finished part of a run (its data sets, wall time, reference loop and peak) to the run's parts file."""
+    path = Path(workdir) / PARTS_FILE
+    parts = pd.read_csv(path, sep="\t") if path.exists() else pd.DataFrame(columns=PART_COLUMNS)
+    row = [time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime()), ",".join(datasets), replicates, cores, round(wall, 1),
+           round(reference, 1), round(peak.flops / 1e9, 2)]  # fmt: skip
+    parts.loc[len(parts)] = row
+    tmp = path.with_name(f".{path.name}.tmp")
+    parts.to_csv(tmp, sep="\t", index=False)
+    os.replace(tmp, path)
+
+
+def read_parts(workdir: Path) -> pd.DataFrame | None:
+    """The parts file of a run's folder, or None."""
+    path = Path(workdir) / PARTS_FILE
+    if not path.exists():
+        return None
+    parts = pd.read_csv(path, sep="\t", dtype={"datasets": str})
+    missing = [c for c in PART_COLUMNS if c not in parts.columns]
+    if missing:
+        raise ValueError(f"{path}: columns {', '.join(missing)} missing (expected {', '.join(PART_COLUMNS)})")
+    return parts
+
+
+def parts_ratio(config: Mapping, sizes: Mapping[str, DataSizes], parts: pd.DataFrame) -> tuple[float, float]:
+    """(wall seconds, limit seconds) of a run done in parts: the parts' wall times summed (a part resumed in a later
+    sitting adds each sitting's), and each part's matrix products at the peak measured at its first start, on its
+    cores."""
+    limit = 0.0
+    for _, part in parts.drop_duplicates("datasets").iterrows():
+        names = part["datasets"].split(",")
+        unknown = [n for n in names if n not in config["datasets"]]
+        if unknown:
+            raise ValueError(f"{PARTS_FILE}: data set {', '.join(unknown)} is not in the config")
+        subset = {**config, "datasets": {n: config["datasets"][n] for n in names}}
+        work = sum(count_rules(subset, {n: sizes[n] for n in names}).values(), Work())
+        limit += work.matmul / (part["peak_gflops"] * 1e9) / part["cores"]
+    return float(parts["wall_seconds"].sum()), limit
+
+
 # Report -----------------------------------------------------------------------------------------------------
 
 
@@ -486,6 +534,18 @@ def report(
     if workdir is None:
         say("no run given (--workdir), so no wall time and no ratio: the above is a prediction")
         return None
+    parts = read_parts(workdir) if wall_seconds is None else None
+    if parts is not None and len(parts):
+        for part in parts.itertuples(index=False):
+            say(f"part {part.datasets} (finished {part.finished_utc} UTC, {part.replicates} replicates, "
+                f"{part.cores} cores): wall {part.wall_seconds / 60:.1f} min, reference loop "
+                f"{part.reference_seconds:.1f} s, peak {part.peak_gflops:.1f} GFLOP/s per core")  # fmt: skip
+        wall_seconds, part_limit = parts_ratio(config, sizes, parts)
+        say(f"wall time: {wall_seconds / 60:.1f} min (the parts summed, from {PARTS_FILE}); job time "
+            f"{jobs['seconds'].sum() / 60:.1f} min")  # fmt: skip
+        ratio = wall_seconds / part_limit
+        say(f"ratio: {ratio:.2f}")
+        return ratio
     if wall_seconds is not None:
         how = "measured by the caller"
     else:

@@ -170,6 +170,30 @@ def test_benchmarks_are_read_per_rule_and_data_set(tmp_path):
     assert "measured by the caller" in out.getvalue()
 
 
+def test_a_run_in_parts_sums_their_wall_times_and_limits(tmp_path):
+    # Two data sets run as two parts into one folder, the second resumed in a later sitting; each part's limit
+    # is at the peak measured at its first start.
+    two = {**TINY, "datasets": {"toy": TINY["datasets"]["toy"], "other": TINY["datasets"]["toy"]}}
+    sizes = {**SIZES, "other": SIZES["toy"]}
+    write_benchmark(tmp_path, "preprocess/toy.tsv", 10.0, 500.0)
+    record = lambda datasets, wall, gflops: roofline.record_part(  # noqa: E731
+        tmp_path, datasets, 1, 2, wall, 50.0, roofline.Peak(gflops * 1e9, 8, "avx", "native")
+    )
+    record(["toy"], 600.0, 1.0)
+    record(["other"], 300.0, 2.0)
+    record(["other"], 100.0, 4.0)  # resumed: adds its wall time, keeps the part's first peak
+    one = sum(roofline.count_rules(TINY, SIZES).values(), Work()).matmul
+    out = io.StringIO()
+    ratio = roofline.report(two, roofline.Peak(1e9, 8, "avx", "native"), tmp_path, cores=2, out=out, sizes=sizes)
+    assert ratio == pytest.approx(1000.0 / (one / 1e9 / 2 + one / 2e9 / 2))
+    lines = out.getvalue().splitlines()
+    assert sum(line.startswith("part ") for line in lines) == 3 and "the parts summed" in out.getvalue()
+    assert lines[-1] == f"ratio: {ratio:.2f}"
+    (tmp_path / roofline.PARTS_FILE).write_text("datasets\twall_seconds\ntoy\t1\n")
+    with pytest.raises(ValueError, match="columns .*missing"):
+        roofline.report(two, roofline.Peak(1e9, 8, "avx", "native"), tmp_path, out=io.StringIO(), sizes=sizes)
+
+
 def test_without_a_run_there_is_no_ratio():
     out = io.StringIO()
     assert roofline.report(TINY, roofline.Peak(1e9, 8, "avx", "native"), out=out, sizes=SIZES) is None
