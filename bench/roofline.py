@@ -255,12 +255,15 @@ def load_config(path: str | Path, overrides: Mapping[str, Any] | None = None) ->
     config = yaml.safe_load(Path(path).read_text())
     config.update(overrides or {})
     only = config.get("only_datasets")
-    if only:
-        unknown = [name for name in only if name not in config["datasets"]]
-        if unknown:
-            raise ValueError(f"only_datasets: {', '.join(unknown)} not in datasets ({', '.join(config['datasets'])})")
-        config["datasets"] = {name: block for name, block in config["datasets"].items() if name in only}
-    return config
+    return restrict_datasets(config, only, "only_datasets") if only else config
+
+
+def restrict_datasets(config: Mapping, names: Sequence[str], where: str) -> dict:
+    """The config with only the named data sets (in the config's order); `where` names the list in the error."""
+    unknown = [name for name in names if name not in config["datasets"]]
+    if unknown:
+        raise ValueError(f"{where}: {', '.join(unknown)} not in datasets ({', '.join(config['datasets'])})")
+    return {**config, "datasets": {name: block for name, block in config["datasets"].items() if name in names}}
 
 
 def parse_overrides(items: Sequence[str]) -> dict[str, Any]:
@@ -448,12 +451,8 @@ def parts_ratio(config: Mapping, sizes: Mapping[str, DataSizes], parts: pd.DataF
     cores."""
     limit = 0.0
     for _, part in parts.drop_duplicates("datasets").iterrows():
-        names = part["datasets"].split(",")
-        unknown = [n for n in names if n not in config["datasets"]]
-        if unknown:
-            raise ValueError(f"{PARTS_FILE}: data set {', '.join(unknown)} is not in the config")
-        subset = {**config, "datasets": {n: config["datasets"][n] for n in names}}
-        work = sum(count_rules(subset, {n: sizes[n] for n in names}).values(), Work())
+        subset = restrict_datasets(config, part["datasets"].split(","), PARTS_FILE)
+        work = sum(count_rules(subset, sizes).values(), Work())
         limit += work.matmul / (part["peak_gflops"] * 1e9) / part["cores"]
     return float(parts["wall_seconds"].sum()), limit
 
@@ -535,18 +534,15 @@ def report(
         say("no run given (--workdir), so no wall time and no ratio: the above is a prediction")
         return None
     parts = read_parts(workdir) if wall_seconds is None else None
+    limit_on_cores = limit / cores
     if parts is not None and len(parts):
         for part in parts.itertuples(index=False):
             say(f"part {part.datasets} (finished {part.finished_utc} UTC, {part.replicates} replicates, "
                 f"{part.cores} cores): wall {part.wall_seconds / 60:.1f} min, reference loop "
                 f"{part.reference_seconds:.1f} s, peak {part.peak_gflops:.1f} GFLOP/s per core")  # fmt: skip
-        wall_seconds, part_limit = parts_ratio(config, sizes, parts)
-        say(f"wall time: {wall_seconds / 60:.1f} min (the parts summed, from {PARTS_FILE}); job time "
-            f"{jobs['seconds'].sum() / 60:.1f} min")  # fmt: skip
-        ratio = wall_seconds / part_limit
-        say(f"ratio: {ratio:.2f}")
-        return ratio
-    if wall_seconds is not None:
+        wall_seconds, limit_on_cores = parts_ratio(config, sizes, parts)
+        how = f"the parts summed, from {PARTS_FILE}"
+    elif wall_seconds is not None:
         how = "measured by the caller"
     else:
         wall_seconds = benchmark_wall(workdir / "benchmarks")
@@ -555,7 +551,7 @@ def report(
             say(f"no benchmark files in {workdir / 'benchmarks'}: no wall time, no ratio")
             return None
     say(f"wall time: {wall_seconds / 60:.1f} min ({how}); job time {jobs['seconds'].sum() / 60:.1f} min")
-    ratio = wall_seconds / (limit / cores)
+    ratio = wall_seconds / limit_on_cores
     say(f"ratio: {ratio:.2f}")
     return ratio
 
