@@ -17,7 +17,8 @@ replicates. The runs are equivalent when the mean of the cells' mean differences
 no more cells have an interval that excludes 0 than chance allows at 95 % (the 95th percentile of
 Binomial(cells, 0.05): 3 of 28).
 
-Prints the table of every cell as Markdown, then the two criteria; last line `equivalent: yes|no`.
+Prints the table of every cell as Markdown, then the two criteria; last line `equivalent: yes|no`. With
+`--page FILE` it also writes them as a documentation page, headed by `--label` (what the two runs were).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from mic.evidence.selection import (
     split_rows,
     with_validation,
 )
+from mic.io import write_atomic
 from mic.summary import markdown_table
 
 TOLERANCE = 0.005  # the largest mean difference over the cells that still counts as the same results
@@ -126,21 +128,41 @@ def verdict(table: pd.DataFrame) -> tuple[list[str], bool]:
     return lines, within and excluded <= allowed and not math.isnan(overall.mean)
 
 
+def report(table: pd.DataFrame) -> tuple[str, list[str]]:
+    """The table of every cell as Markdown; the two criteria and the verdict line."""
+    intervals = zip(table["difference"], table["low"], table["high"])
+    shown = table.assign(difference=[f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}]" for d, lo, hi in intervals])
+    lines, equivalent = verdict(table)
+    return markdown_table(shown.drop(columns=["low", "high"])), [*lines, f"equivalent: {'yes' if equivalent else 'no'}"]
+
+
+def page(cells: str, lines: list[str], label: str) -> str:
+    """report() as a documentation page: what it compares and how, then the table and the verdict."""
+    how = (
+        "Every cell of the paper's numbers, paired replicate by replicate (after − before, mean [95 % t-interval "
+        "over the replicates]); the runs count as equivalent when the mean over the cells lies within "
+        f"±{TOLERANCE} and no more cells exclude 0 than chance allows. Written by `python bench/equivalence.py "
+        "BEFORE AFTER --page`; the method: [performance.md](performance.md)."
+    )
+    items = "\n".join(f"- {line}" for line in lines)
+    return f"# The arithmetic's equivalence\n\n{label}\n\n{how}\n\n{cells}\n\n{items}\n"
+
+
 def main() -> None:
-    """Compare two runs' tables and print the table, the criteria and the verdict."""
+    """Compare two runs' tables and print the table, the criteria and the verdict (and write them as a page)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("before", type=Path, help="results/tables of the run with the old arithmetic")
     parser.add_argument("after", type=Path, help="results/tables of the run with the new arithmetic")
+    parser.add_argument("--page", type=Path, help="also write the comparison as this Markdown page")
+    parser.add_argument("--label", default="", help="the page's first paragraph: the two runs' code and machine")
     args = parser.parse_args()
     table = compare(read_tables(args.before), read_tables(args.after))
     if table.empty:
         raise SystemExit(f"{args.before} and {args.after} share no cell: not runs of the same config")
-    intervals = zip(table["difference"], table["low"], table["high"])
-    shown = table.assign(difference=[f"{d:+.4f} [{lo:+.4f}, {hi:+.4f}]" for d, lo, hi in intervals])
-    shown = shown.drop(columns=["low", "high"])
-    print(markdown_table(shown))
-    lines, equivalent = verdict(table)
-    print("\n".join(["", *lines, f"equivalent: {'yes' if equivalent else 'no'}"]))
+    cells, lines = report(table)
+    print("\n".join([cells, "", *lines]))
+    if args.page:
+        write_atomic(args.page, lambda tmp: tmp.write_text(page(cells, lines, args.label)))
 
 
 if __name__ == "__main__":

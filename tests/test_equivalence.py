@@ -72,3 +72,10 @@ def test_the_best_setting_is_the_run_befores_choice_in_both_runs() -> None:
 def test_chance_allows_three_of_twenty_eight() -> None:
     assert equivalence.allowed_exclusions(28) == 3
     assert equivalence.allowed_exclusions(8) == 2  # P(X <= 1) = 0.943, P(X <= 2) = 0.994
+
+
+def test_the_page_holds_the_label_every_cell_and_the_verdict() -> None:
+    cells, lines = equivalence.report(equivalence.compare(tables({}), tables({("random", "0.1"): 0.04})))
+    text = equivalence.page(cells, lines, "L")
+    assert text.startswith("# The arithmetic's equivalence\n\nL\n\n") and text.count("\n| MIC |") == 8
+    assert "| +0.0400 [+0.0400, +0.0400] |" in text and text.endswith("- equivalent: no\n")
