@@ -31,31 +31,43 @@
 MIC_STRUCT(mic_inversion, MIC_INVERSION_FIELDS)
 MIC_LAYOUT(mic_inversion, mic_inversion, MIC_INVERSION_FIELDS)
 
-/* out[i][p] = (init ? init[i][p] : 0) + sum_j W(i, j) v[j][p] for i < n_out, p < P, each sum in
- * order of j; W(i, j) = w[i * wi + j * wj] is shared by all lanes. 8 / P rows at a time keep eight
- * independent multiply-add chains in flight (one chain per output would wait on the FMA latency). */
+/* out[i][p] = (init ? init[i][p] : 0) + sum_j W(i, j) v[j][p] for i < n_out, p < P; W(i, j) =
+ * w[i * wi + j * wj] is shared by all lanes. 8 / P rows at a time keep eight independent multiply-add
+ * chains in flight (one chain per output would wait on the FMA latency); the last n_out % 4 rows split
+ * their sums into four partial sums (j modulo 4) to keep more chains too. Each row's sum is the same
+ * for P = 1 and P = 2, so a block gives the same bits alone or paired. */
 static inline __attribute__((always_inline)) void gemv_shared(vf *out, const vf *init, const float *w, long wi,
                                                               long wj, const vf *v, int n_out, int n_sum,
                                                               const int P) {
-#define ROWS(R)                                                                       \
-    for (; i + (R) <= n_out; i += (R)) {                                              \
-        vf a[(R) * MAX_PAIR];                                                         \
-        for (int u = 0; u < (R) * P; ++u) a[u] = init ? init[i * P + u] : splat(0.0f); \
-        for (int j = 0; j < n_sum; ++j) {                                             \
-            vf vj[MAX_PAIR];                                                          \
-            for (int p = 0; p < P; ++p) vj[p] = in_register(v[j * P + p]);           \
-            for (int r = 0; r < (R); ++r) {                                           \
-                const float wr = w[(i + r) * wi + j * wj];                            \
-                for (int p = 0; p < P; ++p) a[r * P + p] += wr * vj[p];               \
-            }                                                                         \
-        }                                                                             \
-        for (int u = 0; u < (R) * P; ++u) out[i * P + u] = a[u];                      \
+#define SPLIT(R, S)                                                                                \
+    for (; i + (R) <= n_out; i += (R)) {                                                           \
+        vf a[(R) * MAX_PAIR][S];                                                                   \
+        for (int u = 0; u < (R) * P; ++u)                                                          \
+            for (int s = 0; s < (S); ++s) a[u][s] = s == 0 && init ? init[i * P + u] : splat(0.0f); \
+        int j = 0;                                                                                 \
+        for (; j + (S) <= n_sum; j += (S))                                                         \
+            for (int s = 0; s < (S); ++s) {                                                        \
+                vf vj[MAX_PAIR];                                                                   \
+                for (int p = 0; p < P; ++p) vj[p] = in_register(v[(j + s) * P + p]);             \
+                for (int r = 0; r < (R); ++r) {                                                    \
+                    const float wr = w[(i + r) * wi + (j + s) * wj];                               \
+                    for (int p = 0; p < P; ++p) a[r * P + p][s] += wr * vj[p];                     \
+                }                                                                                  \
+            }                                                                                      \
+        for (; j < n_sum; ++j)                                                                     \
+            for (int r = 0; r < (R); ++r)                                                          \
+                for (int p = 0; p < P; ++p) a[r * P + p][0] += w[(i + r) * wi + j * wj] * v[j * P + p]; \
+        for (int u = 0; u < (R) * P; ++u) {                                                        \
+            for (int width = (S) / 2; width > 0; width /= 2)                                       \
+                for (int s = 0; s < width; ++s) a[u][s] += a[u][s + width];                        \
+            out[i * P + u] = a[u][0];                                                              \
+        }                                                                                          \
     }
     int i = 0;
-    if (P == 1) { ROWS(8) }
-    ROWS(4)
-    ROWS(1)
-#undef ROWS
+    if (P == 1) { SPLIT(8, 1) }
+    SPLIT(4, 1)
+    SPLIT(1, 4)
+#undef SPLIT
 }
 
 /* Floats of scratch for a pass of two blocks: bias and gates, cell, its tanh and hidden state,
@@ -124,8 +136,7 @@ static inline __attribute__((always_inline)) void invert_pass(const mic_inversio
                 gemv_shared(g, bias_v, w_ih, n_i, 1, xv, h4, n_i, P);
             else
                 gemv_shared(g, bias_v, w_hh, h, 1, hid + (long)t * hp, h4, h, P);
-            for (int r = 2 * hp; r < 3 * hp; ++r) g[r] = 2.0f * g[r];
-            for (int r = 0; r < h4p; ++r) g[r] = sigmoid(g[r]);
+            gate_activations(g, hp);
             const vf *cp = cell + (long)t * hp;
             vf *cn = cell + (long)(t + 1) * hp, *tc = tcell + (long)(t + 1) * hp, *hn = hid + (long)(t + 1) * hp;
             cell_forward(g, cp, cn, tc, hn, hp);

@@ -136,8 +136,7 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
                 gemv(g, bias, W_IN(params), 1, h4, VIEW(x0, n_i), h4, n_i);
             else
                 gemv(g, bias, W_HH(params), 1, h4, HID + t * h, h4, h);
-            for (int r = 2 * h; r < 3 * h; ++r) g[r] = 2.0f * g[r];
-            for (int r = 0; r < h4; ++r) g[r] = sigmoid(g[r]);
+            gate_activations(g, h);
             const vf *cp = CELL + t * h;
             vf *cn = CELL + (t + 1) * h, *tc = TCELL + (t + 1) * h, *hn = HID + (t + 1) * h;
             cell_forward(g, cp, cn, tc, hn, h);
