@@ -173,6 +173,22 @@ def test_the_activations_stay_within_their_stated_error(variant):
     assert np.abs(out_sigmoid - 1.0 / (1.0 + np.exp(-exact))).max() < 2.7e-7
 
 
+@pytest.mark.parametrize("variant", sorted(native.VARIANTS))
+def test_a_targets_inversion_does_not_depend_on_the_targets_beside_it(variant, monkeypatch):
+    # Blocks of lanes are inverted in pairs, an odd last one with itself; a target gets the same bits in any
+    # block and pairing, so inversions of the same target in different calls can be shared.
+    monkeypatch.setenv("MIC_NATIVE_VARIANT", variant)
+    lanes = native.lanes(native.load("invert", variant))
+    bank = init_bank([0, 1, 2], 10, 2)  # 10 cells: the products' last rows take the split sums
+    settings = inverse.InverseSettings(iterations=10, init_low=0.25, init_high=0.25)  # the same start everywhere
+    many = 0.5 * torch.randn(3 * lanes, 50, 2, generator=torch.Generator().manual_seed(2))
+    order = torch.cat([torch.arange(2 * lanes, 3 * lanes), torch.arange(2 * lanes)])  # the odd block first
+    alone = inverse.inverse_classify(bank, many, settings, backend="native")
+    paired = inverse.inverse_classify(bank, many[order], settings, backend="native")
+    assert torch.equal(alone.losses[:, order], paired.losses)
+    assert torch.equal(alone.mixtures[order], paired.mixtures)
+
+
 def test_unknown_variant_in_the_environment_is_refused(monkeypatch):
     monkeypatch.setenv("MIC_NATIVE_VARIANT", "fast")
     with pytest.raises(ValueError, match="MIC_NATIVE_VARIANT='fast'"):

@@ -10,7 +10,7 @@
  * The parameters live in this lane layout too, with their Adam state, so a step needs no
  * conversion: per weight block, w_in [I, 4H], w_hh [H, 4H] (transposed: row k holds column k of
  * nn.LSTM's weight_hh), b_ih [4H], b_hh [4H], w_out [O, H], b_out [O], each times L lanes, back to
- * back: nn.LSTM's weights as they are (lanes.h: the g gate).
+ * back: nn.LSTM's weights as they are.
  */
 #include <math.h>
 #include <stdint.h>
