@@ -232,12 +232,11 @@ def count_rules(config: Mapping, sizes: Mapping[str, DataSizes]) -> dict[tuple[s
         samples = sum(min(MODULE_LOSS_SAMPLES, n) for n in size.train)
         work["module_losses", name] = len(subsets) * replicates * samples * k * pair
         extended = Work()
-        for variant, spec in block.get("extended", {}).get("variants", {}).items():
-            starts, overrides = jobs.variant_settings(name, variant, spec)
-            settings_v = jobs.inverse_settings(name, block["inverse"], 0, **overrides)
+        for group in jobs.variant_groups(name, block.get("extended", {}).get("variants", {})):  # shared inversions
+            settings_v = jobs.inverse_settings(name, block["inverse"], 0, **group.overrides)
             pair_v = inversion(h, o, t, settings_v.iterations, settings_v.final_loss == "raw")
             runs = sum(subset in SELECTIONS for subset in subsets) * replicates
-            extended += runs * targets * start_count(starts) * k * pair_v
+            extended += runs * targets * start_count(group.starts) * k * pair_v
         work["extended_inverse", name] = extended
         baseline = Work()
         for training_set in [s for s in subsets if s in SELECTIONS] + ["full"]:
