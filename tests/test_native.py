@@ -189,6 +189,19 @@ def test_a_targets_inversion_does_not_depend_on_the_targets_beside_it(variant, m
     assert torch.equal(alone.mixtures[order], paired.mixtures)
 
 
+def test_the_kernels_give_the_callers_floating_point_mode_back():
+    # They flush denormals to zero while they run (lanes.h); the caller's thread keeps its own mode.
+    def denormals_kept() -> bool:
+        return bool(np.float32(1e-38) / np.float32(10) != 0)
+
+    assert denormals_kept()
+    trained = training.train_generators(
+        wave_prototypes(2), training.TrainSettings(episodes=8), [0, 1], backend="native"
+    )
+    inverse.inverse_classify(trained.bank, targets()[:3], inverse.InverseSettings(iterations=2), backend="native")
+    assert denormals_kept()
+
+
 def test_unknown_variant_in_the_environment_is_refused(monkeypatch):
     monkeypatch.setenv("MIC_NATIVE_VARIANT", "fast")
     with pytest.raises(ValueError, match="MIC_NATIVE_VARIANT='fast'"):

@@ -189,6 +189,7 @@ static inline __attribute__((always_inline)) void invert_pass(const mic_inversio
 
 /* All blocks of a, for its module. */
 void mic_invert_module(const mic_inversion *a) {
+    const mic_fp_mode caller = flush_denormals();
     const int h = a->h, h4 = 4 * h;
     float *w_hh_t = a->scratch + pass_floats(a->n_t, h, a->n_o, a->n_i);
     for (int k = 0; k < h; ++k)
@@ -199,4 +200,5 @@ void mic_invert_module(const mic_inversion *a) {
         const long block[MAX_PAIR] = {first, first + 1 < a->n_blocks ? first + 1 : first};
         invert_pass(a, block, w_hh_t);
     }
+    restore_fp_mode(caller);
 }
