@@ -37,8 +37,8 @@ def test_each_stream_of_a_setting_is_its_own() -> None:
         jobs.validation_inverse_seed(*setting),
         jobs.validation_seed(*setting[:4]),
         jobs.module_losses_seed(*setting[:4]),
-        jobs.extended_seed(setting[0], "test", *setting[1:], "uniform+vertices"),
-        jobs.extended_seed(setting[0], "validation", *setting[1:], "uniform+vertices"),
+        jobs.extended_seed(setting[0], "test", *setting[1:], "vertices"),
+        jobs.extended_seed(setting[0], "validation", *setting[1:], "vertices"),
         jobs.random_starts_seed(jobs.inverse_seed(*setting)),
     }
     assert len(seeds) == 7
@@ -170,3 +170,4 @@ def test_variants_with_the_same_starts_share_their_inversions() -> None:
         ("uniform+vertices+iterations=100", {"long": "mse"}),
     ]
     assert groups[2].overrides == {"iterations": 100} and groups[0].starts.decision == "mse"
+    assert [g.seed_variant for g in groups] == ["vertices", "random", "long"]

@@ -69,7 +69,8 @@ def variant_settings(dataset: str, variant: str, spec: Config) -> tuple[StartSet
 class VariantGroup:
     """Extended variants that share their inversions: the same starts and inverse overrides, their own decisions."""
 
-    key: str  # names the shared starts in their seeds, e.g. "uniform+vertices"
+    key: str  # what the variants share, e.g. "uniform+vertices"
+    seed_variant: str  # the first variant's name seeds the shared starts: a variant keeps its starts beside others
     starts: StartSettings  # the shared starts (decision: each variant's own, in `decisions`)
     overrides: dict[str, Any]
     decisions: dict[str, str]  # variant name -> its decision
@@ -83,7 +84,7 @@ def variant_groups(dataset: str, variants: Config) -> list[VariantGroup]:
         parts = [f"random{starts.random_starts}" if kind == "random" else kind for kind in starts.starts]
         key = "+".join(parts + [f"{name}={overrides[name]}" for name in sorted(overrides)])
         shared = dataclasses.replace(starts, decision="mse")
-        group = groups.setdefault(key, VariantGroup(key, shared, dict(overrides), {}))
+        group = groups.setdefault(key, VariantGroup(key, variant, shared, dict(overrides), {}))
         group.decisions[variant] = starts.decision
     return list(groups.values())
 
@@ -133,10 +134,10 @@ def validation_seed(base: int, dataset: str, subset: str, rep: int | str) -> int
 
 
 def extended_seed(
-    base: int, split: str, dataset: str, subset: str, rep: int | str, noise_in: str, noise_out: str, group: str
+    base: int, split: str, dataset: str, subset: str, rep: int | str, noise_in: str, noise_out: str, variant: str
 ) -> int:
-    """The start vectors of the extended inversion of one split that a group of variants shares (VariantGroup.key)."""
-    return derive_seed(base, "extended", split, dataset, subset, rep, noise_in, noise_out, group)
+    """The start vectors of an extended variant's inversion of one split (shared by its group: seed_variant)."""
+    return derive_seed(base, "extended", split, dataset, subset, rep, noise_in, noise_out, variant)
 
 
 def random_starts_seed(inverse_seed: int) -> int:

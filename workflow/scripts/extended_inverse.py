@@ -27,7 +27,7 @@ bank = load_bank(
     layout.checkpoints(data.class_names, **setting), generator, data.sequences.shape[2], resolve_device(params.device)
 )
 for group in jobs.variant_groups(dataset, params.variants):
-    seeds = {split: jobs.extended_seed(params.seed, split, *setting.values(), group.key) for split in splits}
+    seeds = {split: jobs.extended_seed(params.seed, split, *setting.values(), group.seed_variant) for split in splits}
     inverse = {
         split: jobs.inverse_settings(dataset, params.settings, seeds[split], **group.overrides) for split in splits
     }
