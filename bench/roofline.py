@@ -43,15 +43,16 @@ REPO = Path(__file__).resolve().parents[1]
 # is an add, a multiply, a min or a conversion), each taking one multiply-add issue slot: an operation
 # counts as FLOP_PER_OP FLOP at the multiply-add peak. Counted from src/mic/native/lanes.h.
 FLOP_PER_OP = 2
-EXP_OPS = 18  # vexp: clamp 2, n 2, r 2, polynomial 8 (5 Horner FMAs, r*r*p + r + 1), exponent bits 3, scale 1
 RECIP_OPS = 3  # recip: approximate reciprocal and one Newton step (2 FMAs)
-SIGMOID_OPS = 2 + EXP_OPS + RECIP_OPS  # recip(1 + vexp(-z)): negate, add
+# tanh and sigmoid, x p(x^2) / q(x^2): clamp 2, square 1, p 6 Horner FMAs, x p 1, q 3 FMAs, recip, product 1
+# (sigmoid's + 1/2 fuses into the product)
+RATIONAL_OPS = 14 + RECIP_OPS
 # A divide and a square root issue far more slowly than a multiply-add (a 512-bit one every ~5 and ~9 cycles
 # on Zen 4, against two multiply-adds a cycle): counted as that many issue slots.
 DIVIDE_OPS = 10
 SQRT_OPS = 18
-GATE_OPS = 1 + 4 * SIGMOID_OPS  # per hidden unit and step: double the g row's pre-activation, four sigmoids
-CELL_FORWARD_OPS = 7 + EXP_OPS + RECIP_OPS  # cell_forward per unit: g = 2s - 1, c, tanh(c) = 2 sigmoid(2c) - 1, h
+GATE_OPS = 4 * RATIONAL_OPS  # per hidden unit and step: three sigmoids and a tanh
+CELL_FORWARD_OPS = 3 + RATIONAL_OPS  # cell_forward per unit: c 2, tanh(c), h 1
 CELL_BACKWARD_OPS = 19  # cell_backward per unit: dc 3, dz of the i, f, o gates 4 each, g gate 3, dc carried 1
 LOSS_OPS = 3  # per output value and step: error, its square summed, the error scaled for the backward pass
 ADAM_OPS = 8 + SQRT_OPS + 2 * DIVIDE_OPS  # per parameter: m 2, v 3, sqrt, / bias correction, + eps, m / ., lr, -
@@ -231,12 +232,11 @@ def count_rules(config: Mapping, sizes: Mapping[str, DataSizes]) -> dict[tuple[s
         samples = sum(min(MODULE_LOSS_SAMPLES, n) for n in size.train)
         work["module_losses", name] = len(subsets) * replicates * samples * k * pair
         extended = Work()
-        for variant, spec in block.get("extended", {}).get("variants", {}).items():
-            starts, overrides = jobs.variant_settings(name, variant, spec)
-            settings_v = jobs.inverse_settings(name, block["inverse"], 0, **overrides)
+        for group in jobs.variant_groups(name, block.get("extended", {}).get("variants", {})):  # shared inversions
+            settings_v = jobs.inverse_settings(name, block["inverse"], 0, **group.overrides)
             pair_v = inversion(h, o, t, settings_v.iterations, settings_v.final_loss == "raw")
             runs = sum(subset in SELECTIONS for subset in subsets) * replicates
-            extended += runs * targets * start_count(starts) * k * pair_v
+            extended += runs * targets * start_count(group.starts) * k * pair_v
         work["extended_inverse", name] = extended
         baseline = Work()
         for training_set in [s for s in subsets if s in SELECTIONS] + ["full"]:
@@ -462,7 +462,7 @@ def parts_ratio(config: Mapping, sizes: Mapping[str, DataSizes], parts: pd.DataF
 
 def weights_text() -> str:
     """The operation weights, one line."""
-    names = ("EXP", "RECIP", "SIGMOID", "DIVIDE", "SQRT", "GATE", "CELL_FORWARD", "CELL_BACKWARD", "LOSS", "ADAM")
+    names = ("RECIP", "RATIONAL", "DIVIDE", "SQRT", "GATE", "CELL_FORWARD", "CELL_BACKWARD", "LOSS", "ADAM")
     values = ", ".join(f"{n.lower()} {globals()[f'{n}_OPS']}" for n in names)
     return f"operation weights (operations per lane, {FLOP_PER_OP} FLOP each at the peak): {values}"
 

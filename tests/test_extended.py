@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -9,7 +11,15 @@ import torch
 from mic.jobs import random_starts_seed
 from mic.model import generator as gen
 from mic.model import inverse, training
-from mic.model.extended import StartSettings, dtw_scores, extended_inverse, start_vectors
+from mic.model.extended import (
+    DECISIONS,
+    StartSettings,
+    best_starts,
+    decide,
+    dtw_scores,
+    extended_inverse,
+    start_vectors,
+)
 from synthetic import wave_prototypes
 
 T, O = 30, 2
@@ -47,6 +57,20 @@ def test_more_starts_are_never_worse_than_the_single_start(trained, seed) -> Non
     assert (many.losses <= single).all()
     assert (many.best_start > 0).any()  # the other starts do win somewhere
     assert many.best_start.max() < 1 + 4 + 3
+
+
+def test_decisions_on_shared_inversions_are_each_variants_own_result(trained) -> None:
+    # variants that differ only in the decision share one inversion (the pipeline's extended job)
+    bank, x = trained[0].bank, targets(6)
+    settings = inverse.InverseSettings(iterations=4, seed=7)
+    starts = StartSettings(starts=("uniform", "vertices"))
+    found = best_starts(bank, x, settings, starts, keep_reconstructions=True)
+    for decision in DECISIONS:
+        alone = extended_inverse(bank, x, settings, replace(starts, decision=decision))
+        shared = decide(found, x, decision)
+        assert torch.equal(shared.scores, alone.scores) and torch.equal(shared.mixtures, alone.mixtures)
+    with pytest.raises(ValueError, match="keep_reconstructions"):
+        decide(best_starts(bank, x, settings, starts), x, "dtw")
 
 
 def test_start_vectors_are_the_paper_uniform_draw_vertices_and_simplex_points() -> None:

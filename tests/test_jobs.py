@@ -154,3 +154,20 @@ def test_the_kernel_jobs_start_without_the_libraries_they_do_not_call() -> None:
     check = "import sys; print(sorted(sys.modules))"
     loaded = subprocess.run([sys.executable, "-c", "".join(lines) + check], capture_output=True, text=True, check=True)
     assert not {"sklearn", "scipy.stats", "matplotlib"} & set(ast.literal_eval(loaded.stdout))
+
+
+def test_variants_with_the_same_starts_share_their_inversions() -> None:
+    variants = {
+        "vertices": {"starts": ["uniform", "vertices"]},
+        "vertices_dtw": {"starts": ["uniform", "vertices"], "decision": "dtw"},
+        "random": {"starts": ["uniform", "random"], "random_starts": 3},
+        "long": {"starts": ["uniform", "vertices"], "iterations": 100},
+    }
+    groups = jobs.variant_groups("characters", variants)
+    assert [(g.key, g.decisions) for g in groups] == [
+        ("uniform+vertices", {"vertices": "mse", "vertices_dtw": "dtw"}),
+        ("uniform+random3", {"random": "mse"}),
+        ("uniform+vertices+iterations=100", {"long": "mse"}),
+    ]
+    assert groups[2].overrides == {"iterations": 100} and groups[0].starts.decision == "mse"
+    assert [g.seed_variant for g in groups] == ["vertices", "random", "long"]

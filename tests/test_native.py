@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import functools
 
+import numpy as np
 import pytest
 import torch
 
@@ -155,6 +156,50 @@ def test_lane_width_does_not_change_results(monkeypatch):
     assert_identical(results["native"], results["lanes16" if native.lanes(native.load("invert")) == 16 else "lanes8"])
     for v in ("exact8", "lanes16", "portable"):
         assert_close_to(results[v], results["lanes8"])
+
+
+@pytest.mark.parametrize("variant", sorted(native.VARIANTS))
+def test_the_activations_stay_within_their_stated_error(variant):
+    # lanes.h states the largest absolute error of its rational tanh and sigmoid; checked on every float32
+    # step of 2^-12 over [-20, 20] (the tails are clamped), against float64, in every build.
+    x = np.arange(-20.0, 20.0, 2.0**-12, dtype=np.float32)
+    out_tanh, out_sigmoid = np.empty_like(x), np.empty_like(x)
+    as_floats = ctypes.POINTER(ctypes.c_float)
+    native.load("invert", variant).mic_activations(
+        *(a.ctypes.data_as(as_floats) for a in (x, out_tanh, out_sigmoid)), ctypes.c_long(x.size)
+    )
+    exact = x.astype(np.float64)
+    assert np.abs(out_tanh - np.tanh(exact)).max() < 4.5e-7
+    assert np.abs(out_sigmoid - 1.0 / (1.0 + np.exp(-exact))).max() < 2.7e-7
+
+
+@pytest.mark.parametrize("variant", sorted(native.VARIANTS))
+def test_a_targets_inversion_does_not_depend_on_the_targets_beside_it(variant, monkeypatch):
+    # Blocks of lanes are inverted in pairs, an odd last one with itself; a target gets the same bits in any
+    # block and pairing, so inversions of the same target in different calls can be shared.
+    monkeypatch.setenv("MIC_NATIVE_VARIANT", variant)
+    lanes = native.lanes(native.load("invert", variant))
+    bank = init_bank([0, 1, 2], 10, 2)  # 10 cells: the products' last rows take the split sums
+    settings = inverse.InverseSettings(iterations=10, init_low=0.25, init_high=0.25)  # the same start everywhere
+    many = 0.5 * torch.randn(3 * lanes, 50, 2, generator=torch.Generator().manual_seed(2))
+    order = torch.cat([torch.arange(2 * lanes, 3 * lanes), torch.arange(2 * lanes)])  # the odd block first
+    alone = inverse.inverse_classify(bank, many, settings, backend="native")
+    paired = inverse.inverse_classify(bank, many[order], settings, backend="native")
+    assert torch.equal(alone.losses[:, order], paired.losses)
+    assert torch.equal(alone.mixtures[order], paired.mixtures)
+
+
+def test_the_kernels_give_the_callers_floating_point_mode_back():
+    # They flush denormals to zero while they run (lanes.h); the caller's thread keeps its own mode.
+    def denormals_kept() -> bool:
+        return bool(np.float32(1e-38) / np.float32(10) != 0)
+
+    assert denormals_kept()
+    trained = training.train_generators(
+        wave_prototypes(2), training.TrainSettings(episodes=8), [0, 1], backend="native"
+    )
+    inverse.inverse_classify(trained.bank, targets()[:3], inverse.InverseSettings(iterations=2), backend="native")
+    assert denormals_kept()
 
 
 def test_unknown_variant_in_the_environment_is_refused(monkeypatch):

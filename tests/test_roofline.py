@@ -84,6 +84,13 @@ def test_inversions_against_hand_counts():
     assert work["module_losses", "toy"] == (5 + 6) * 2 * PAIR
     # uniform (1) and vertices (4) starts as extra targets, on clustered (the one subset), one replicate.
     assert work["extended_inverse", "toy"] == (5 + 2) * 5 * 2 * PAIR
+    # a second variant with the same starts, deciding by DTW, shares the inversions: no more work
+    variants = {
+        "vertices": {"starts": ["uniform", "vertices"]},
+        "dtw": {"starts": ["uniform", "vertices"], "decision": "dtw"},
+    }
+    shared = {**TINY, "datasets": {"toy": {**TINY["datasets"]["toy"], "extended": {"variants": variants}}}}
+    assert roofline.count_rules(shared, SIZES)["extended_inverse", "toy"] == work["extended_inverse", "toy"]
 
 
 def test_forward_baselines_against_hand_counts():

@@ -7,8 +7,10 @@ Noise levels and replicates enter the seeds as the strings they have in result p
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from mic import layout
@@ -63,6 +65,30 @@ def variant_settings(dataset: str, variant: str, spec: Config) -> tuple[StartSet
     return starts, {k: v for k, v in spec.items() if k not in start_keys}
 
 
+@dataclass(frozen=True)
+class VariantGroup:
+    """Extended variants that share their inversions: the same starts and inverse overrides, their own decisions."""
+
+    key: str  # what the variants share, e.g. "uniform+vertices"
+    seed_variant: str  # the first variant's name seeds the shared starts: a variant keeps its starts beside others
+    starts: StartSettings  # the shared starts (decision: each variant's own, in `decisions`)
+    overrides: dict[str, Any]
+    decisions: dict[str, str]  # variant name -> its decision
+
+
+def variant_groups(dataset: str, variants: Config) -> list[VariantGroup]:
+    """A data set's extended variants (config order), grouped by what their inversions share."""
+    groups: dict[str, VariantGroup] = {}
+    for variant, spec in variants.items():
+        starts, overrides = variant_settings(dataset, variant, spec)
+        parts = [f"random{starts.random_starts}" if kind == "random" else kind for kind in starts.starts]
+        key = "+".join(parts + [f"{name}={overrides[name]}" for name in sorted(overrides)])
+        shared = dataclasses.replace(starts, decision="mse")
+        group = groups.setdefault(key, VariantGroup(key, variant, shared, dict(overrides), {}))
+        group.decisions[variant] = starts.decision
+    return list(groups.values())
+
+
 def baseline_settings(dataset: str, baseline: Config, training_set: str) -> ForwardSettings:
     """The forward baseline's settings for a prototype subset or the full training split."""
     return settings_for(baseline, training_set, f"datasets.{dataset}.baseline")
@@ -110,7 +136,7 @@ def validation_seed(base: int, dataset: str, subset: str, rep: int | str) -> int
 def extended_seed(
     base: int, split: str, dataset: str, subset: str, rep: int | str, noise_in: str, noise_out: str, variant: str
 ) -> int:
-    """The start vectors of an extended variant's inversion of one split."""
+    """The start vectors of an extended variant's inversion of one split (shared by its group: seed_variant)."""
     return derive_seed(base, "extended", split, dataset, subset, rep, noise_in, noise_out, variant)
 
 

@@ -110,38 +110,47 @@ rule module_losses:
 
 # Beyond the paper: inversion variants (several starts, DTW as the decision) on the generators of one
 # replicate's validation-best setting; choosing it needs every replicate's validation summaries.
-rule extended_inverse:
-    input:
-        data=layout.DATA,
-        prototypes=layout.PROTOTYPES,
-        summaries=lambda wc: subset_run_files(wc.dataset, wc.subset, "validation_summary.tsv"),
-        checkpoints=lambda wc: [
-            path
-            for run in subset_runs(wc.dataset, wc.subset)
-            if run["rep"] == int(wc.rep)
-            for path in generator_checkpoints(**run)
-        ],
-    output:
-        layout.EXTENDED,
-    log:
-        "logs/extended_inverse/{dataset}/{subset}_rep{rep}_{variant}.log",
-    benchmark:
-        "benchmarks/extended_inverse/{dataset}/{subset}_rep{rep}_{variant}.tsv"
-    conda:
-        "../../envs/mic.yaml"
-    threads: 1
-    resources:
-        mem_mb=6000,
-        runtime=120,
-        gpu=GPUS_PER_JOB,
-    params:
-        runs=lambda wc: subset_runs(wc.dataset, wc.subset),
-        classes=dataset_classes,
-        generator=dataset_param("generator"),
-        settings=dataset_param("inverse"),
-        variant=lambda wc: dataset_config(wc.dataset)["extended"]["variants"][wc.variant],
-        validation_per_class=dataset_param("validation", "per_class"),
-        seed=config["seed"],
-        device=config["device"],
-    script:
-        "../scripts/extended_inverse.py"
+# One job per data set, subset and replicate runs all of the data set's inversion variants: variants with the
+# same starts (vertices, vertices_dtw) differ only in the decision, so they share their inversions.
+for _dataset in DATASETS:
+    _variants = dataset_config(_dataset).get("extended", {}).get("variants", {})
+    if not _variants:
+        continue
+
+    rule:
+        name:
+            f"extended_inverse_{_dataset}"
+        input:
+            data=layout.fill(layout.DATA, dataset=_dataset),
+            prototypes=layout.fill(layout.PROTOTYPES, dataset=_dataset),
+            summaries=lambda wc, d=_dataset: subset_run_files(d, wc.subset, "validation_summary.tsv"),
+            checkpoints=lambda wc, d=_dataset: [
+                path
+                for run in subset_runs(d, wc.subset)
+                if run["rep"] == int(wc.rep)
+                for path in generator_checkpoints(**run)
+            ],
+        output:
+            **{variant: layout.fill(layout.EXTENDED, dataset=_dataset, variant=variant) for variant in _variants},
+        log:
+            f"logs/extended_inverse/{_dataset}/{{subset}}_rep{{rep}}.log",
+        benchmark:
+            f"benchmarks/extended_inverse/{_dataset}/{{subset}}_rep{{rep}}.tsv"
+        conda:
+            "../../envs/mic.yaml"
+        threads: 1
+        resources:
+            mem_mb=6000,
+            runtime=120,
+            gpu=GPUS_PER_JOB,
+        params:
+            dataset=_dataset,
+            runs=lambda wc, d=_dataset: subset_runs(d, wc.subset),
+            generator=dataset_config(_dataset)["generator"],
+            settings=dataset_config(_dataset)["inverse"],
+            variants=_variants,
+            validation_per_class=dataset_config(_dataset)["validation"]["per_class"],
+            seed=config["seed"],
+            device=config["device"],
+        script:
+            "../scripts/extended_inverse.py"

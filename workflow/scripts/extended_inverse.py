@@ -1,4 +1,5 @@
-"""One inversion variant beyond the paper on one replicate's validation-best setting: test and validation accuracy."""
+"""A data set's inversion variants beyond the paper on one replicate's validation-best setting: test and validation
+accuracy, one table per variant; variants that share their starts share their inversions."""
 
 import torch
 
@@ -14,18 +15,25 @@ from mic.pipeline.best import best_choice, extended_accuracy
 log_to(snakemake.log[0])
 torch.set_num_threads(snakemake.threads)
 wc, params, inputs = snakemake.wildcards, snakemake.params, snakemake.input
-starts, overrides = jobs.variant_settings(wc.dataset, wc.variant, params.variant)
-noise = tuple(str(n) for n in best_choice(params.runs, inputs.summaries, wc.dataset, wc.subset).best)
+dataset = params.dataset
+noise = tuple(str(n) for n in best_choice(params.runs, inputs.summaries, dataset, wc.subset).best)
 data = PreparedData.load(inputs.data)
-seed = jobs.validation_seed(params.seed, wc.dataset, wc.subset, wc.rep)  # the inverse jobs' validation samples
+seed = jobs.validation_seed(params.seed, dataset, wc.subset, wc.rep)  # the inverse jobs' validation samples
 rows = validation_rows(data, Prototypes.load(inputs.prototypes), params.validation_per_class, seed)
 splits = {"test": data.split("test"), "validation": (data.sequences[rows], data.labels[rows])}
-setting = {"dataset": wc.dataset, "subset": wc.subset, "rep": wc.rep, "noise_in": noise[0], "noise_out": noise[1]}
-seeds = {split: jobs.extended_seed(params.seed, split, *setting.values(), wc.variant) for split in splits}
-inverse = {split: jobs.inverse_settings(wc.dataset, params.settings, seeds[split], **overrides) for split in splits}
-generator = jobs.generator_settings(wc.dataset, params.generator, *noise)
-device = resolve_device(params.device)
-bank = load_bank(layout.checkpoints(data.class_names, **setting), generator, data.sequences.shape[2], device)
-random_seeds = {split: jobs.random_starts_seed(seed) for split, seed in seeds.items()}
-table = extended_accuracy(bank, splits, data.class_names, starts, inverse, random_seeds, noise)
-save_table(snakemake.output[0], table)
+setting = {"dataset": dataset, "subset": wc.subset, "rep": wc.rep, "noise_in": noise[0], "noise_out": noise[1]}
+generator = jobs.generator_settings(dataset, params.generator, *noise)
+bank = load_bank(
+    layout.checkpoints(data.class_names, **setting), generator, data.sequences.shape[2], resolve_device(params.device)
+)
+for group in jobs.variant_groups(dataset, params.variants):
+    seeds = {split: jobs.extended_seed(params.seed, split, *setting.values(), group.seed_variant) for split in splits}
+    inverse = {
+        split: jobs.inverse_settings(dataset, params.settings, seeds[split], **group.overrides) for split in splits
+    }
+    random_seeds = {split: jobs.random_starts_seed(seed) for split, seed in seeds.items()}
+    tables = extended_accuracy(
+        bank, splits, data.class_names, group.starts, group.decisions, inverse, random_seeds, noise
+    )
+    for variant, table in tables.items():
+        save_table(snakemake.output[variant], table)

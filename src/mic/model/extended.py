@@ -89,6 +89,53 @@ def dtw_scores(reconstructions: Tensor, targets: Tensor) -> Tensor:
     return torch.from_numpy(paired_dtw(recon, target).reshape(n, g))
 
 
+@dataclass
+class BestStarts:
+    """Per (target, module): its best start's final loss, mixture and (where kept) reconstruction."""
+
+    losses: Tensor  # [N, G]
+    mixtures: Tensor  # [N, G, 4]
+    best_start: Tensor  # [N, G] index into start_vectors' first axis
+    reconstructions: Tensor | None  # [N, G, T, O]
+
+
+def best_starts(
+    bank: GeneratorBank,
+    targets: Tensor,
+    inverse: InverseSettings,
+    starts: StartSettings,
+    random_seed: int | None = None,
+    keep_reconstructions: bool = False,
+    backend: str = "auto",
+) -> BestStarts:
+    """Invert every target from every start; each module keeps its best start (the decision is not used)."""
+    targets = torch.as_tensor(targets)
+    n, g = targets.shape[0], bank.num_generators
+    vectors = start_vectors(n, g, inverse, starts, random_seed)  # [S, N, G, 4]
+    s = vectors.shape[0]
+    result = inverse_classify(
+        bank, targets.repeat(s, 1, 1), inverse, keep=range(s * n) if keep_reconstructions else (), backend=backend,
+        start=vectors.reshape(s * n, g, gen.INPUT_SIZE),
+    )  # fmt: skip
+    final = result.final_losses.reshape(s, n, g)
+    best = final.argmin(0)  # [N, G]; ties go to the earlier start, so ("uniform",) alone is the paper's result
+    rows = best * n + torch.arange(n)[:, None]  # [N, G] row of each module's best start in the batched run
+    modules = torch.arange(g).expand(n, g)
+    recon = result.reconstructions[rows, modules] if keep_reconstructions else None
+    return BestStarts(result.final_losses[rows, modules], result.mixtures[rows, modules], best, recon)
+
+
+def decide(found: BestStarts, targets: Tensor, decision: str) -> ExtendedResult:
+    """The decision scores of one decision rule (DECISIONS) on the modules' best starts."""
+    if decision not in DECISIONS:
+        raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
+    if decision == "dtw" and found.reconstructions is None:
+        raise ValueError("the dtw decision needs the reconstructions: best_starts(..., keep_reconstructions=True)")
+    recon = found.reconstructions if decision == "dtw" else None
+    scores = dtw_scores(recon, torch.as_tensor(targets)) if decision == "dtw" else found.losses.double()
+    return ExtendedResult(found.losses, found.mixtures, found.best_start, scores, recon)
+
+
 def extended_inverse(
     bank: GeneratorBank,
     targets: Tensor,
@@ -98,21 +145,6 @@ def extended_inverse(
     backend: str = "auto",
 ) -> ExtendedResult:
     """Invert every target from every start; each module keeps its best start; then decide (see the module doc)."""
-    targets = torch.as_tensor(targets)
-    n, g = targets.shape[0], bank.num_generators
-    vectors = start_vectors(n, g, inverse, starts, random_seed)  # [S, N, G, 4]
-    s = vectors.shape[0]
-    need = starts.decision == "dtw"
-    result = inverse_classify(
-        bank, targets.repeat(s, 1, 1), inverse, keep=range(s * n) if need else (), backend=backend,
-        start=vectors.reshape(s * n, g, gen.INPUT_SIZE),
-    )  # fmt: skip
-    final = result.final_losses.reshape(s, n, g)
-    best = final.argmin(0)  # [N, G]; ties go to the earlier start, so ("uniform",) alone is the paper's result
-    rows = best * n + torch.arange(n)[:, None]  # [N, G] row of each module's best start in the batched run
-    modules = torch.arange(g).expand(n, g)
-    losses = result.final_losses[rows, modules]
-    mixtures = result.mixtures[rows, modules]
-    recon = result.reconstructions[rows, modules] if need else None
-    scores = dtw_scores(recon, targets) if need else losses.double()
-    return ExtendedResult(losses, mixtures, best, scores, recon)
+    keep = starts.decision == "dtw"
+    found = best_starts(bank, targets, inverse, starts, random_seed, keep, backend)
+    return decide(found, targets, starts.decision)

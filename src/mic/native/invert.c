@@ -2,13 +2,13 @@
  * the maths).
  *
  * The module's weights are shared by all lanes; lanes are targets, L to a vector (lanes.h), and
- * arrays are [blocks, ..., L]. A pass takes two blocks (an odd last one alone) through all its
+ * arrays are [blocks, ..., L]. A pass takes two blocks (an odd last one twice) through all its
  * iterations (project, forward, loss, backward to the input vector, Adam) before the next pass, so
  * its trajectory stays in cache. Inside a pass the two blocks are interleaved ([..., 2, L]): each
  * weight, broadcast from memory once, feeds one multiply-add per block, which halves the weight
  * loads of the matrix-vector products (~10% faster for MNIST, ~5% for characters).
  *
- * Weights are nn.LSTM's and nn.Linear's as they are (lanes.h: the g gate): w_ih [4H, I],
+ * Weights are nn.LSTM's and nn.Linear's as they are: w_ih [4H, I],
  * w_hh [4H, H], b_ih [4H], b_hh [4H], w_out [O, H], b_out [O]. target [blocks, T, O, L]; x [blocks, I, L] start
  * vectors, left holding the final projected mixtures; losses [K+1, blocks, L] out; y_keep
  * [blocks, T, O, L] gets the final outputs. All of it travels in one mic_inversion.
@@ -31,31 +31,41 @@
 MIC_STRUCT(mic_inversion, MIC_INVERSION_FIELDS)
 MIC_LAYOUT(mic_inversion, mic_inversion, MIC_INVERSION_FIELDS)
 
-/* out[i][p] = (init ? init[i][p] : 0) + sum_j W(i, j) v[j][p] for i < n_out, p < P, each sum in
- * order of j; W(i, j) = w[i * wi + j * wj] is shared by all lanes. 8 / P rows at a time keep eight
- * independent multiply-add chains in flight (one chain per output would wait on the FMA latency). */
+/* out[i][p] = (init ? init[i][p] : 0) + sum_j W(i, j) v[j][p] for i < n_out, p < P; W(i, j) =
+ * w[i * wi + j * wj] is shared by all lanes. Four rows at a time keep eight independent multiply-add
+ * chains in flight for P = 2 (one chain per output would wait on the FMA latency); the last n_out % 4
+ * rows split their sums into four partial sums (j modulo 4) to keep more chains too. */
 static inline __attribute__((always_inline)) void gemv_shared(vf *out, const vf *init, const float *w, long wi,
                                                               long wj, const vf *v, int n_out, int n_sum,
                                                               const int P) {
-#define ROWS(R)                                                                       \
-    for (; i + (R) <= n_out; i += (R)) {                                              \
-        vf a[(R) * MAX_PAIR];                                                         \
-        for (int u = 0; u < (R) * P; ++u) a[u] = init ? init[i * P + u] : splat(0.0f); \
-        for (int j = 0; j < n_sum; ++j) {                                             \
-            vf vj[MAX_PAIR];                                                          \
-            for (int p = 0; p < P; ++p) vj[p] = in_register(v[j * P + p]);           \
-            for (int r = 0; r < (R); ++r) {                                           \
-                const float wr = w[(i + r) * wi + j * wj];                            \
-                for (int p = 0; p < P; ++p) a[r * P + p] += wr * vj[p];               \
-            }                                                                         \
-        }                                                                             \
-        for (int u = 0; u < (R) * P; ++u) out[i * P + u] = a[u];                      \
+#define SPLIT(R, S)                                                                                \
+    for (; i + (R) <= n_out; i += (R)) {                                                           \
+        vf a[(R) * MAX_PAIR][S];                                                                   \
+        for (int u = 0; u < (R) * P; ++u)                                                          \
+            for (int s = 0; s < (S); ++s) a[u][s] = s == 0 && init ? init[i * P + u] : splat(0.0f); \
+        int j = 0;                                                                                 \
+        for (; j + (S) <= n_sum; j += (S))                                                         \
+            for (int s = 0; s < (S); ++s) {                                                        \
+                vf vj[MAX_PAIR];                                                                   \
+                for (int p = 0; p < P; ++p) vj[p] = in_register(v[(j + s) * P + p]);             \
+                for (int r = 0; r < (R); ++r) {                                                    \
+                    const float wr = w[(i + r) * wi + (j + s) * wj];                               \
+                    for (int p = 0; p < P; ++p) a[r * P + p][s] += wr * vj[p];                     \
+                }                                                                                  \
+            }                                                                                      \
+        for (; j < n_sum; ++j)                                                                     \
+            for (int r = 0; r < (R); ++r)                                                          \
+                for (int p = 0; p < P; ++p) a[r * P + p][0] += w[(i + r) * wi + j * wj] * v[j * P + p]; \
+        for (int u = 0; u < (R) * P; ++u) {                                                        \
+            for (int width = (S) / 2; width > 0; width /= 2)                                       \
+                for (int s = 0; s < width; ++s) a[u][s] += a[u][s + width];                        \
+            out[i * P + u] = a[u][0];                                                              \
+        }                                                                                          \
     }
     int i = 0;
-    if (P == 1) { ROWS(8) }
-    ROWS(4)
-    ROWS(1)
-#undef ROWS
+    SPLIT(4, 1)
+    SPLIT(1, 4)
+#undef SPLIT
 }
 
 /* Floats of scratch for a pass of two blocks: bias and gates, cell, its tanh and hidden state,
@@ -68,9 +78,10 @@ static long pass_floats(int n_t, int h, int n_o, int n_i) {
 
 long mic_invert_scratch_floats(int n_t, int h, int n_o, int n_i) { return pass_floats(n_t, h, n_o, n_i) + 4L * h * h; }
 
-/* P blocks from `first`, interleaved; see the file comment. w_hh_t [H, 4H] is w_hh transposed. */
-static inline __attribute__((always_inline)) void invert_pass(const mic_inversion *a, int first, const int P,
+/* The blocks block[0] and block[1], interleaved; see the file comment. w_hh_t [H, 4H] is w_hh transposed. */
+static inline __attribute__((always_inline)) void invert_pass(const mic_inversion *a, const long block[MAX_PAIR],
                                                               const float *w_hh_t) {
+    const int P = MAX_PAIR;
     const int n_blocks = a->n_blocks, n_t = a->n_t, h = a->h, n_o = a->n_o, n_i = a->n_i;
     const int iterations = a->iterations, bias_correction = a->bias_correction, raw_final = a->raw_final;
     const float lr = a->lr, b1 = a->beta1, b2 = a->beta2, eps = a->eps;
@@ -91,7 +102,7 @@ static inline __attribute__((always_inline)) void invert_pass(const mic_inversio
     const vf *y[MAX_PAIR];
     vf *keep[MAX_PAIR];
     for (int p = 0; p < P; ++p) {
-        const long blk = first + p;
+        const long blk = block[p];
         y[p] = (const vf *)a->target + blk * n_t * n_o;
         keep[p] = (vf *)a->y_keep + blk * n_t * n_o;
         for (int j = 0; j < n_i; ++j) {
@@ -124,8 +135,7 @@ static inline __attribute__((always_inline)) void invert_pass(const mic_inversio
                 gemv_shared(g, bias_v, w_ih, n_i, 1, xv, h4, n_i, P);
             else
                 gemv_shared(g, bias_v, w_hh, h, 1, hid + (long)t * hp, h4, h, P);
-            for (int r = 2 * hp; r < 3 * hp; ++r) g[r] = 2.0f * g[r];
-            for (int r = 0; r < h4p; ++r) g[r] = sigmoid(g[r]);
+            gate_activations(g, hp);
             const vf *cp = cell + (long)t * hp;
             vf *cn = cell + (long)(t + 1) * hp, *tc = tcell + (long)(t + 1) * hp, *hn = hid + (long)(t + 1) * hp;
             cell_forward(g, cp, cn, tc, hn, hp);
@@ -143,7 +153,7 @@ static inline __attribute__((always_inline)) void invert_pass(const mic_inversio
                 }
             }
         }
-        for (int p = 0; p < P; ++p) ((vf *)losses)[(long)it * n_blocks + first + p] = err2[p] / (float)(n_t * n_o);
+        for (int p = 0; p < P; ++p) ((vf *)losses)[(long)it * n_blocks + block[p]] = err2[p] / (float)(n_t * n_o);
         if (it == iterations) break;
         /* backward to the input vector */
         for (int k = 0; k < hp; ++k) { dh[k] = zero; dc[k] = zero; }
@@ -174,16 +184,21 @@ static inline __attribute__((always_inline)) void invert_pass(const mic_inversio
         }
     }
     for (int p = 0; p < P; ++p)
-        for (int j = 0; j < n_i; ++j) ((vf *)x)[(long)(first + p) * n_i + j] = xv[j * P + p];
+        for (int j = 0; j < n_i; ++j) ((vf *)x)[block[p] * n_i + j] = xv[j * P + p];
 }
 
 /* All blocks of a, for its module. */
 void mic_invert_module(const mic_inversion *a) {
+    const mic_fp_mode caller = flush_denormals();
     const int h = a->h, h4 = 4 * h;
     float *w_hh_t = a->scratch + pass_floats(a->n_t, h, a->n_o, a->n_i);
     for (int k = 0; k < h; ++k)
         for (int r = 0; r < h4; ++r) w_hh_t[k * h4 + r] = a->w_hh[r * h + k];
-    int first = 0;
-    for (; first + 2 <= a->n_blocks; first += 2) invert_pass(a, first, 2, w_hh_t);
-    for (; first < a->n_blocks; ++first) invert_pass(a, first, 1, w_hh_t);
+    for (long first = 0; first < a->n_blocks; first += MAX_PAIR) {
+        /* an odd last block is paired with itself: both slots compute and write the same values, so every
+         * block takes the same instructions, and its bits do not depend on which block it was paired with */
+        const long block[MAX_PAIR] = {first, first + 1 < a->n_blocks ? first + 1 : first};
+        invert_pass(a, block, w_hh_t);
+    }
+    restore_fp_mode(caller);
 }

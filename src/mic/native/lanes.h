@@ -1,5 +1,5 @@
-/* Shared by the kernels: float vectors of MIC_LANES lanes (GCC/Clang vector extensions), exp,
- * sigmoid, a register-blocked matrix-vector product with per-lane weights, the LSTM cell, and the
+/* Shared by the kernels: float vectors of MIC_LANES lanes (GCC/Clang vector extensions), the
+ * activations, a register-blocked matrix-vector product with per-lane weights, the LSTM cell, and the
  * description of the kernels' structs that Python checks its ctypes mirrors against. */
 #ifndef MIC_LANES_H
 #define MIC_LANES_H
@@ -43,6 +43,28 @@ typedef union {
 int mic_lanes(void) { return MIC_LANES; }
 const char *mic_isa(void) { return MIC_ISA; }
 
+/* Denormal floats (below 1.2e-38) cost x86 a microcode assist of ~100 cycles per operation, and the
+ * backward passes' decaying gradients reach them, for up to a quarter of a kernel's time. The kernels flush
+ * them to zero (MXCSR's FTZ and DAZ bits) while they run and give the caller's mode back on return (the mode
+ * is per thread). */
+typedef unsigned int mic_fp_mode;
+static inline mic_fp_mode flush_denormals(void) {
+#if defined(__SSE__)
+    mic_fp_mode caller = __builtin_ia32_stmxcsr();
+    __builtin_ia32_ldmxcsr(caller | 0x8040);
+    return caller;
+#else
+    return 0;
+#endif
+}
+static inline void restore_fp_mode(mic_fp_mode caller) {
+#if defined(__SSE__)
+    __builtin_ia32_ldmxcsr(caller);
+#else
+    (void)caller;
+#endif
+}
+
 /* x in every lane (the scalar is broadcast to the vector; subtracting +0 is exact, -0 included). */
 static inline vf splat(float x) { return x - (vf){}; }
 
@@ -79,20 +101,9 @@ static inline vf in_register(vf x) {
     return x;
 }
 
-/* float32 exp (Cephes expf): 2^n * p(r), r = x - n ln2, ~1e-7 relative error; branch-free. */
-static inline vf vexp(vf x) {
-    x = vmin(vmax(x, splat(-87.0f)), splat(88.0f));
-    vf n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
-    vf r = x - n * 0.693359375f - n * -2.12194440e-4f;
-    vf p = (((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r
-             + 1.6666665459e-1f) * r + 5.0000001201e-1f) * r * r + r + 1.0f;
-    vi bits = (__builtin_convertvector(n, vi) + 127) << 23;
-    return p * (vf)bits;
-}
-
-/* 1 / x for x >= 1, to ~2 ulp. A vector division issues only every few cycles on x86 and was the
- * hottest instruction of the sigmoids, so AVX uses the approximate reciprocal and one Newton step
- * (AVX-512's is more precise than AVX's, so the two builds round differently). */
+/* 1 / x for x > 0, to ~2 ulp. A vector division issues only every few cycles on x86, so AVX uses
+ * the approximate reciprocal and one Newton step (AVX-512's is more precise than AVX's, so the two
+ * builds round differently). */
 static inline vf recip(vf x) {
 #if !defined(__AVX__)
     return 1.0f / x;
@@ -108,45 +119,91 @@ static inline vf recip(vf x) {
 #endif
 }
 
-static inline vf sigmoid(vf z) { return recip(1.0f + vexp(-z)); }
-
-
-/* out[i] = (init ? init[i] : 0) + sum_j W(i, j) * v[j] for i < n_out, j < n_sum, each sum in order
- * of j, with per-lane weights W(i, j) = w[i * wi + j * wj]. Eight (then four, then one) outputs at
- * a time keep independent multiply-add chains in flight; one chain per output would wait on the
- * FMA latency. */
-static inline void gemv(vf *out, const vf *init, const vf *w, long wi, long wj, const vf *v, int n_out, int n_sum) {
-#define ROWS(R)                                                                      \
-    for (; i + (R) <= n_out; i += (R)) {                                             \
-        vf a[R];                                                                     \
-        for (int u = 0; u < (R); ++u) a[u] = init ? init[i + u] : splat(0.0f);       \
-        for (int j = 0; j < n_sum; ++j) {                                            \
-            vf vj = v[j];                                                            \
-            for (int u = 0; u < (R); ++u) a[u] += w[(i + u) * wi + j * wj] * vj;     \
-        }                                                                            \
-        for (int u = 0; u < (R); ++u) out[i + u] = a[u];                             \
+/* The activations from one odd rational function, x p(x^2) / q(x^2) on x clamped to [-c, c]:
+ * 17 operations, where exp and a reciprocal took 23. tanh's coefficients are Eigen's
+ * (ptanh_float, a [13/6] minimax fit); sigmoid(z) = 1/2 + tanh(z / 2) / 2 takes the same function with
+ * its coefficients scaled by powers of two, which is exact. Largest absolute error on float32
+ * inputs, the reciprocal's rounding included: 4.5e-7 (tanh) and 2.7e-7 (sigmoid), tested in
+ * tests/test_native.py. */
+#define MIC_ODD_RATIONAL(name, a1, a3, a5, a7, a9, a11, a13, b0, b2, b4, b6, c)                   \
+    static inline vf name(vf z) {                                                                  \
+        vf x = vmin(vmax(z, splat(-(c))), splat(c));                                               \
+        vf x2 = x * x;                                                                             \
+        vf p = (((((a13 * x2 + a11) * x2 + a9) * x2 + a7) * x2 + a5) * x2 + a3) * x2 + a1;        \
+        vf q = ((b6 * x2 + b4) * x2 + b2) * x2 + b0;                                               \
+        return (x * p) * recip(q);                                                                 \
     }
-    int i = 0;
-    ROWS(8)
-    ROWS(4)
-    ROWS(1)
-#undef ROWS
+MIC_ODD_RATIONAL(vtanh, 4.89352455891786e-03f, 6.37261928875436e-04f, 1.48572235717979e-05f, 5.12229709037114e-08f,
+                 -8.60467152213735e-11f, 2.00018790482477e-13f, -2.76076847742355e-16f, 4.89352518554385e-03f,
+                 2.26843463243900e-03f, 1.18534705686654e-04f, 1.19825839466702e-06f, 7.90531110763549805f)
+MIC_ODD_RATIONAL(half_tanh_half, 4.89352455891786e-03f / 4, 6.37261928875436e-04f / 16, 1.48572235717979e-05f / 64,
+                 5.12229709037114e-08f / 256, -8.60467152213735e-11f / 1024, 2.00018790482477e-13f / 4096,
+                 -2.76076847742355e-16f / 16384, 4.89352518554385e-03f, 2.26843463243900e-03f / 4,
+                 1.18534705686654e-04f / 16, 1.19825839466702e-06f / 64, 2 * 7.90531110763549805f)
+#undef MIC_ODD_RATIONAL
+
+static inline vf sigmoid(vf z) { return 0.5f + half_tanh_half(z); }  /* the add fuses into its last multiply */
+
+/* The gate activations of one LSTM step in place, rows i, f, g, o of h each (nn.LSTM's order):
+ * tanh for g, sigmoid for the others. */
+static inline void gate_activations(vf *g, int h) {
+    for (int r = 0; r < 2 * h; ++r) g[r] = sigmoid(g[r]);
+    for (int r = 2 * h; r < 3 * h; ++r) g[r] = vtanh(g[r]);
+    for (int r = 3 * h; r < 4 * h; ++r) g[r] = sigmoid(g[r]);
 }
 
-/* Both kernels take nn.LSTM's weights as they are (gate rows i, f, g, o). tanh(z) = 2 sigmoid(2z) - 1
- * lets the g gate share the sigmoid: its pre-activation is doubled after the matrix-vector product,
- * which is exact, and the gradients below are those of the undoubled one. */
+/* Exported for the tests of the activations' error: out[i] = tanh or sigmoid of x[i], n a multiple of
+ * MIC_LANES. */
+void mic_activations(const float *x, float *out_tanh, float *out_sigmoid, long n) {
+    for (long i = 0; i < n; i += MIC_LANES) {
+        vf v;
+        __builtin_memcpy(&v, x + i, sizeof v);
+        vf t = vtanh(v), s = sigmoid(v);
+        __builtin_memcpy(out_tanh + i, &t, sizeof t);
+        __builtin_memcpy(out_sigmoid + i, &s, sizeof s);
+    }
+}
 
-/* One LSTM cell step after the gate sigmoids g [4H] (the g rows of the doubled pre-activation):
- * g's rows become tanh, and the new cell, its tanh and the hidden state are written. */
-static inline void cell_forward(vf *g, const vf *cp, vf *cn, vf *tc, vf *hn, int h) {
-    const vf one = splat(1.0f), two = splat(2.0f);
+
+/* out[i] = (init ? init[i] : 0) + sum_j W(i, j) * v[j] for i < n_out, j < n_sum, with per-lane
+ * weights W(i, j) = w[i * wi + j * wj]. Eight outputs at a time keep eight independent multiply-add
+ * chains in flight (one chain per output would wait on the FMA latency); the last n_out % 4 outputs
+ * split their sums into four partial sums (j modulo 4) to keep more chains too. */
+static inline void gemv(vf *out, const vf *init, const vf *w, long wi, long wj, const vf *v, int n_out, int n_sum) {
+#define SPLIT(R, S)                                                                                \
+    for (; i + (R) <= n_out; i += (R)) {                                                           \
+        vf a[R][S];                                                                                \
+        for (int u = 0; u < (R); ++u)                                                              \
+            for (int s = 0; s < (S); ++s) a[u][s] = s == 0 && init ? init[i + u] : splat(0.0f);    \
+        int j = 0;                                                                                 \
+        for (; j + (S) <= n_sum; j += (S))                                                         \
+            for (int s = 0; s < (S); ++s) {                                                        \
+                vf vj = v[j + s];                                                                  \
+                for (int u = 0; u < (R); ++u) a[u][s] += w[(i + u) * wi + (j + s) * wj] * vj;    \
+            }                                                                                      \
+        for (; j < n_sum; ++j)                                                                     \
+            for (int u = 0; u < (R); ++u) a[u][0] += w[(i + u) * wi + j * wj] * v[j];              \
+        for (int u = 0; u < (R); ++u) {                                                            \
+            for (int width = (S) / 2; width > 0; width /= 2)                                       \
+                for (int s = 0; s < width; ++s) a[u][s] += a[u][s + width];                        \
+            out[i + u] = a[u][0];                                                                  \
+        }                                                                                          \
+    }
+    int i = 0;
+    SPLIT(8, 1)
+    SPLIT(4, 1)
+    SPLIT(1, 4)
+#undef SPLIT
+}
+
+/* Both kernels take nn.LSTM's weights as they are (gate rows i, f, g, o). */
+
+/* One LSTM cell step after the gate activations g [4H]: the new cell, its tanh and the hidden state. */
+static inline void cell_forward(const vf *g, const vf *cp, vf *cn, vf *tc, vf *hn, int h) {
     for (int k = 0; k < h; ++k) {
-        vf gg = two * g[2 * h + k] - one;
-        g[2 * h + k] = gg;
-        vf c = g[h + k] * cp[k] + g[k] * gg;
+        vf c = g[h + k] * cp[k] + g[k] * g[2 * h + k];
         cn[k] = c;
-        vf tck = two * recip(one + vexp(-two * c)) - one;
+        vf tck = vtanh(c);
         tc[k] = tck;
         hn[k] = g[3 * h + k] * tck;
     }

@@ -10,7 +10,7 @@
  * The parameters live in this lane layout too, with their Adam state, so a step needs no
  * conversion: per weight block, w_in [I, 4H], w_hh [H, 4H] (transposed: row k holds column k of
  * nn.LSTM's weight_hh), b_ih [4H], b_hh [4H], w_out [O, H], b_out [O], each times L lanes, back to
- * back: nn.LSTM's weights as they are (lanes.h: the g gate).
+ * back: nn.LSTM's weights as they are.
  */
 #include <math.h>
 #include <stdint.h>
@@ -136,8 +136,7 @@ static void train_step(int n_blocks, int n_wblocks, int n_t, int h, int n_o, int
                 gemv(g, bias, W_IN(params), 1, h4, VIEW(x0, n_i), h4, n_i);
             else
                 gemv(g, bias, W_HH(params), 1, h4, HID + t * h, h4, h);
-            for (int r = 2 * h; r < 3 * h; ++r) g[r] = 2.0f * g[r];
-            for (int r = 0; r < h4; ++r) g[r] = sigmoid(g[r]);
+            gate_activations(g, h);
             const vf *cp = CELL + t * h;
             vf *cn = CELL + (t + 1) * h, *tc = TCELL + (t + 1) * h, *hn = HID + (t + 1) * h;
             cell_forward(g, cp, cn, tc, hn, h);
@@ -263,6 +262,7 @@ static void finish_step(mic_trainer *s, double lr, long step, float *losses) {
  * losses[k * n_gen ...]. */
 void mic_train_steps(mic_trainer *s, int n_steps, long step0, const double *lrs, const float *x0, const float *target,
                      float *losses) {
+    const mic_fp_mode caller = flush_denormals();
     const int n_blocks = s->batch * s->n_wblocks;
     const long x_stride = (long)MIC_LANES * n_blocks * s->n_i, t_stride = (long)MIC_LANES * n_blocks * s->n_t * s->n_o;
     for (int k = 0; k < n_steps; ++k) {
@@ -270,6 +270,7 @@ void mic_train_steps(mic_trainer *s, int n_steps, long step0, const double *lrs,
                    target + k * t_stride, s->grad, s->sq, s->scratch);
         finish_step(s, lrs[k], step0 + k, losses + (long)k * s->n_gen);
     }
+    restore_fp_mode(caller);
 }
 
 /* The targets of n_steps steps in the lane layout [n_steps, batch * n_wblocks, n_t, n_o, L]: lane l of block
@@ -299,7 +300,9 @@ void mic_pack_targets(int n_steps, int n_chunk, int n_gen, int n_wblocks, int ba
 
 /* Forward, losses [n_gen] and gradients (into grad) of one step, without an update (for tests). */
 void mic_train_gradients(mic_trainer *s, const float *x0, const float *target, float *losses) {
+    const mic_fp_mode caller = flush_denormals();
     train_step(s->batch * s->n_wblocks, s->n_wblocks, s->n_t, s->h, s->n_o, s->n_i, error_scale(s), s->theta, x0,
                target, s->grad, s->sq, s->scratch);
     generator_losses(s, losses);
+    restore_fp_mode(caller);
 }

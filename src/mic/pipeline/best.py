@@ -19,7 +19,7 @@ from mic.data.preprocess import PreparedData
 from mic.evidence.collect import read_table, stack_tables
 from mic.evidence.scores import accuracy_table, heatmap_table, per_class_sample
 from mic.evidence.selection import VALIDATION, Choice, choose_models
-from mic.model.extended import StartSettings, extended_inverse
+from mic.model.extended import StartSettings, best_starts, decide
 from mic.model.generator import GeneratorBank
 from mic.model.inverse import InverseSettings, inverse_classify
 
@@ -77,15 +77,20 @@ def extended_accuracy(
     splits: Mapping[str, tuple[np.ndarray, np.ndarray]],
     classes: Sequence[str],
     starts: StartSettings,
+    decisions: Mapping[str, str],
     inverse: Mapping[str, InverseSettings],
     random_seeds: Mapping[str, int],
     noise: tuple[str, str],
-) -> pd.DataFrame:
-    """An inversion variant's accuracy on each split (test, validation) of the best setting's generators."""
-    frames = []
+) -> dict[str, pd.DataFrame]:
+    """The accuracy on each split (test, validation) of the best setting's generators, per variant (name ->
+    decision) of one group: the inversions from the shared starts run once, each variant decides on them."""
+    frames: dict[str, list[pd.DataFrame]] = {variant: [] for variant in decisions}
     for split, (x, y) in splits.items():
-        result = extended_inverse(bank, torch.from_numpy(x), inverse[split], starts, random_seeds[split])
-        table = accuracy_table(y, result.predictions().numpy(), list(classes))
-        log.info("best %s: accuracy %.4f", split, table["accuracy"].iloc[0])
-        frames.append(table.assign(model="best", noise_in=noise[0], noise_out=noise[1], split=split))
-    return pd.concat(frames, ignore_index=True)[EXTENDED_COLUMNS]
+        targets = torch.from_numpy(x)
+        keep = "dtw" in decisions.values()
+        found = best_starts(bank, targets, inverse[split], starts, random_seeds[split], keep_reconstructions=keep)
+        for variant, decision in decisions.items():
+            table = accuracy_table(y, decide(found, targets, decision).predictions().numpy(), list(classes))
+            log.info("%s, best %s: accuracy %.4f", variant, split, table["accuracy"].iloc[0])
+            frames[variant].append(table.assign(model="best", noise_in=noise[0], noise_out=noise[1], split=split))
+    return {variant: pd.concat(parts, ignore_index=True)[EXTENDED_COLUMNS] for variant, parts in frames.items()}
