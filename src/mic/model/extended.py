@@ -10,6 +10,7 @@ decision can then compare each module's reconstruction with the target by MSE (t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import torch
@@ -22,6 +23,11 @@ from mic.model.inverse import InverseSettings, initial_vectors, inverse_classify
 
 START_KINDS = ("uniform", "vertices", "random")
 DECISIONS = ("mse", "dtw")
+
+
+def needs_reconstructions(decisions: Iterable[str]) -> bool:
+    """Whether any of these decisions reads the modules' reconstructions (DTW does; MSE reads the losses)."""
+    return "dtw" in decisions
 
 
 @dataclass(frozen=True)
@@ -129,7 +135,7 @@ def decide(found: BestStarts, targets: Tensor, decision: str) -> ExtendedResult:
     """The decision scores of one decision rule (DECISIONS) on the modules' best starts."""
     if decision not in DECISIONS:
         raise ValueError(f"decision must be one of {DECISIONS}, got {decision!r}")
-    if decision == "dtw" and found.reconstructions is None:
+    if needs_reconstructions([decision]) and found.reconstructions is None:
         raise ValueError("the dtw decision needs the reconstructions: best_starts(..., keep_reconstructions=True)")
     recon = found.reconstructions if decision == "dtw" else None
     scores = dtw_scores(recon, torch.as_tensor(targets)) if decision == "dtw" else found.losses.double()
@@ -145,6 +151,5 @@ def extended_inverse(
     backend: str = "auto",
 ) -> ExtendedResult:
     """Invert every target from every start; each module keeps its best start; then decide (see the module doc)."""
-    keep = starts.decision == "dtw"
-    found = best_starts(bank, targets, inverse, starts, random_seed, keep, backend)
+    found = best_starts(bank, targets, inverse, starts, random_seed, needs_reconstructions([starts.decision]), backend)
     return decide(found, targets, starts.decision)

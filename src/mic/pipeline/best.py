@@ -19,7 +19,7 @@ from mic.data.preprocess import PreparedData
 from mic.evidence.collect import read_table, stack_tables
 from mic.evidence.scores import accuracy_table, heatmap_table, per_class_sample
 from mic.evidence.selection import VALIDATION, Choice, choose_models
-from mic.model.extended import StartSettings, best_starts, decide
+from mic.model.extended import StartSettings, best_starts, decide, needs_reconstructions
 from mic.model.generator import GeneratorBank
 from mic.model.inverse import InverseSettings, inverse_classify
 
@@ -85,9 +85,9 @@ def extended_accuracy(
     """The accuracy on each split (test, validation) of the best setting's generators, per variant (name ->
     decision) of one group: the inversions from the shared starts run once, each variant decides on them."""
     frames: dict[str, list[pd.DataFrame]] = {variant: [] for variant in decisions}
+    keep = needs_reconstructions(decisions.values())
     for split, (x, y) in splits.items():
         targets = torch.from_numpy(x)
-        keep = "dtw" in decisions.values()
         found = best_starts(bank, targets, inverse[split], starts, random_seeds[split], keep_reconstructions=keep)
         for variant, decision in decisions.items():
             table = accuracy_table(y, decide(found, targets, decision).predictions().numpy(), list(classes))
